@@ -1,0 +1,217 @@
+/**
+ * The storage contracts of gatehouse. Each operation states its atomicity: an implementation
+ * must provide it with a single statement, a transaction or a lock, never a read followed by
+ * a separate write. `gatehouse/testing` checks every rule here against any implementation.
+ */
+
+/** A stored user. `passwordHash` never leaves the core: public results use {@link PublicUser}. */
+export interface UserRecord {
+  id: string;
+  /** Normalised (trimmed, lower-cased) email, unique. */
+  email: string;
+  name: string;
+  role: string;
+  passwordHash: string;
+  isActive: boolean;
+  lastLoginAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A user as gatehouse returns it to callers: never a hash. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+}
+
+/** Fields of a new user. */
+export interface NewUser {
+  email: string;
+  name: string;
+  role: string;
+  passwordHash: string;
+}
+
+/** Fields that can be changed on a user; omitted fields stay as they are. */
+export interface UserPatch {
+  name?: string;
+  role?: string;
+  isActive?: boolean;
+  passwordHash?: string;
+  lastLoginAt?: Date;
+}
+
+/**
+ * Persists users.
+ *
+ * @example
+ * ```ts
+ * import { MemoryUserStore } from 'gatehouse';
+ * const users: UserStore = new MemoryUserStore();
+ * ```
+ */
+export interface UserStore {
+  /** Returns the user with this normalised email, or null. */
+  findByEmail(email: string): Promise<UserRecord | null>;
+  /** Returns the user with this id, or null (also for an id that is not well-formed). */
+  findById(id: string): Promise<UserRecord | null>;
+  /**
+   * Creates a user and returns it with its generated id and timestamps.
+   * Atomicity: of concurrent creates with the same email exactly one succeeds; every other
+   * rejects with `AuthError('EMAIL_TAKEN')` (a unique constraint, not a prior lookup).
+   */
+  create(user: NewUser): Promise<UserRecord>;
+  /**
+   * Applies a patch and returns the updated user, or null when no such user exists.
+   * Atomicity: a single update; `updatedAt` is set by the store.
+   */
+  update(id: string, patch: UserPatch): Promise<UserRecord | null>;
+  /**
+   * Replaces the password hash only if the stored one still equals `expectedHash`
+   * (compare-and-set, so a rehash-on-login cannot overwrite a concurrent password change).
+   * Returns whether the hash was replaced.
+   */
+  replacePasswordHash(id: string, expectedHash: string, newHash: string): Promise<boolean>;
+  /** Deletes a user; returns whether one existed. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** The lockout rule applied by an {@link AttemptStore}; all durations in milliseconds. */
+export interface LockoutRule {
+  /** The current time (ms since epoch), from the injected clock. */
+  now: number;
+  /** Failures allowed within the window before the identifier locks. */
+  maxAttempts: number;
+  /** Failures older than this (counted from the first failure of the window) are forgotten. */
+  windowMs: number;
+  /** Duration of the first lockout. */
+  lockMs: number;
+  /** Each further lockout without a success in between multiplies the duration by this (1 = off). */
+  backoffFactor: number;
+  /** Upper bound of a lockout's duration. */
+  maxLockMs: number;
+}
+
+/** The outcome of {@link AttemptStore.reserve}. */
+export type AttemptReservation =
+  | { allowed: true; attempts: number }
+  | { allowed: false; lockedUntil: number };
+
+/**
+ * Lockout counters per normalised identifier (the email, whether or not an account exists).
+ *
+ * Lifecycle: `reserve` before the password check, then `reset` on success or `recordFailure`
+ * on failure. A reservation counts as a failure until it is reset, so concurrent attempts can
+ * never get more than `maxAttempts` password checks between two lockouts.
+ */
+export interface AttemptStore {
+  /**
+   * Reserves one attempt. Atomically (one step for concurrent callers on the same key):
+   * - if the key is locked (`lockedUntil > now`): returns `{ allowed: false, lockedUntil }`;
+   * - if a lock has ended or the window (`windowStart + windowMs <= now`) has passed: the
+   *   counter restarts at 0 with `windowStart = now` (the lockout count is kept);
+   * - increments the counter; if it now exceeds `maxAttempts`, locks the key for
+   *   `min(maxLockMs, lockMs * backoffFactor ** lockouts)`, increments `lockouts` and returns
+   *   `{ allowed: false, lockedUntil }`; otherwise returns `{ allowed: true, attempts }`.
+   */
+  reserve(key: string, rule: LockoutRule): Promise<AttemptReservation>;
+  /**
+   * Records that the reserved attempt failed. Atomically: if the counter has reached
+   * `maxAttempts` and the key is not locked, locks it as `reserve` would. Returns the lock's
+   * end when the key is locked after this call, otherwise null.
+   */
+  recordFailure(key: string, rule: LockoutRule): Promise<number | null>;
+  /** Forgets the key entirely (counter, lock and lockout count) after a successful login. */
+  reset(key: string): Promise<void>;
+}
+
+/** One refresh token's family (a login session). */
+export interface SessionRecord {
+  /** The family / session id, carried as `sid` in access tokens. */
+  id: string;
+  userId: string;
+  createdAt: number;
+  /** Absolute end of the family, ms since epoch. */
+  expiresAt: number;
+  /** Last successful rotation (or creation), ms since epoch. */
+  lastUsedAt: number;
+  /** Set when the family was revoked (logout, reuse, password change...). */
+  revokedAt: number | null;
+  revokedReason: string | null;
+}
+
+/** The outcome of {@link TokenStore.rotate}. */
+export type RotationResult =
+  | { status: 'rotated'; session: SessionRecord }
+  | { status: 'reused'; session: SessionRecord }
+  | { status: 'revoked'; session: SessionRecord }
+  | { status: 'expired'; session: SessionRecord }
+  | { status: 'unknown' };
+
+/** Parameters of a rotation; all times ms since epoch. */
+export interface RotationRule {
+  now: number;
+  /** A family idle for longer than this (since `lastUsedAt`) is expired. */
+  idleMs: number;
+}
+
+/**
+ * Refresh-token families and session revocation. Refresh tokens are stored only as
+ * SHA-256 hashes (hex); a store never sees a token in clear.
+ */
+export interface TokenStore {
+  /** Creates a session with its first refresh-token hash. */
+  createSession(session: SessionRecord, tokenHash: string): Promise<void>;
+  /**
+   * Rotates a refresh token. Atomically (exactly one of concurrent callers presenting the same
+   * hash gets `rotated`):
+   * - unknown hash: `unknown`;
+   * - the family is revoked: `revoked`;
+   * - the hash was already rotated: revokes the family with reason `reuse` and returns `reused`;
+   * - the family is past `expiresAt` or idle past `idleMs`: `expired`;
+   * - otherwise marks the hash used, stores `newHash` as the family's current token, sets
+   *   `lastUsedAt = now` and returns `rotated`.
+   */
+  rotate(oldHash: string, newHash: string, rule: RotationRule): Promise<RotationResult>;
+  /** Returns the session, or null. */
+  getSession(sessionId: string): Promise<SessionRecord | null>;
+  /** Revokes one session (idempotent; keeps the first revocation's time and reason). */
+  revokeSession(sessionId: string, reason: string, now: number): Promise<void>;
+  /**
+   * Revokes every session of a user except `exceptSessionId`; returns how many it revoked.
+   * Atomicity: a single update.
+   */
+  revokeUserSessions(
+    userId: string,
+    reason: string,
+    now: number,
+    exceptSessionId?: string,
+  ): Promise<number>;
+  /** Deletes sessions that ended (revoked or expired) before `olderThan`; returns the count. */
+  prune(olderThan: number): Promise<number>;
+}
+
+/** The result of one {@link RateLimitStore.hit}. */
+export interface RateLimitResult {
+  allowed: boolean;
+  /** Hits counted in the current window, including this one. */
+  count: number;
+  /** When the current window ends (ms since epoch). */
+  resetAt: number;
+}
+
+/**
+ * Fixed-window counters for rate limiting.
+ */
+export interface RateLimitStore {
+  /**
+   * Counts one hit. Atomically: if the key's window has ended (or none exists) starts a new one
+   * at `now` lasting `windowMs` with count 1; otherwise increments its count. The hit is
+   * allowed when the count is at most `limit`.
+   */
+  hit(key: string, rule: { now: number; windowMs: number; limit: number }): Promise<RateLimitResult>;
+  /** Forgets a key. */
+  reset(key: string): Promise<void>;
+}
