@@ -1,0 +1,76 @@
+import { createHmac } from 'node:crypto';
+import type { Clock, Logger } from '../runtime.js';
+import type { AuditEvent, AuditEventName, AuditSink } from './events.js';
+
+/** What a caller knows about the request behind an operation. */
+export interface RequestContext {
+  /** Client IP address, as resolved by the adapter. */
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** The fields of an event that the caller supplies; the emitter adds the timestamp. */
+export interface AuditInput {
+  event: AuditEventName;
+  status: 'success' | 'failure';
+  userId?: string | undefined;
+  context?: RequestContext | undefined;
+  /** An email to record as a keyed hash (`metadata.emailHash`); never stored in clear. */
+  email?: string | undefined;
+  metadata?: Record<string, unknown>;
+}
+
+/** Builds audit events and hands them to the sink without ever letting the sink break a request. */
+export class AuditEmitter {
+  readonly #sink: AuditSink | undefined;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #emailKey: Uint8Array;
+
+  constructor(options: {
+    sink: AuditSink | undefined;
+    clock: Clock;
+    logger: Logger;
+    emailKey: Uint8Array;
+  }) {
+    this.#sink = options.sink;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#emailKey = options.emailKey;
+  }
+
+  /** A keyed hash (HMAC-SHA256, hex, first 32 chars) of an email, stable for one key. */
+  hashEmail(email: string): string {
+    return createHmac('sha256', this.#emailKey).update(email).digest('hex').slice(0, 32);
+  }
+
+  emit(input: AuditInput): void {
+    if (!this.#sink) return;
+    const metadata: Record<string, unknown> = { ...input.metadata };
+    if (input.email !== undefined) metadata['emailHash'] = this.hashEmail(input.email);
+    const event: AuditEvent = {
+      timestamp: new Date(this.#clock.now()).toISOString(),
+      event: input.event,
+      status: input.status,
+      metadata,
+    };
+    if (input.userId !== undefined) event.userId = input.userId;
+    if (input.context?.ip !== undefined) event.ip = input.context.ip;
+    if (input.context?.userAgent !== undefined) event.userAgent = input.context.userAgent;
+    try {
+      const result = this.#sink(event);
+      if (result && typeof (result as Promise<void>).catch === 'function') {
+        (result as Promise<void>).catch((err: unknown) => this.#sinkFailed(err, event.event));
+      }
+    } catch (err) {
+      this.#sinkFailed(err, event.event);
+    }
+  }
+
+  #sinkFailed(err: unknown, event: AuditEventName): void {
+    this.#logger.error('audit sink failed', {
+      event,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}

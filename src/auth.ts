@@ -1,0 +1,155 @@
+import { AuditEmitter, type RequestContext } from './audit/emitter.js';
+import { type AuthOptions, resolveAuthOptions } from './config.js';
+import { normalizeEmail } from './credentials/email.js';
+import {
+  CredentialService,
+  type LoginInput,
+  type RegisterInput,
+  requireName,
+  toPublicUser,
+} from './credentials/service.js';
+import { AuthError } from './errors.js';
+import { bcryptHasher } from './passwords/hasher.js';
+import { cryptoRandom, silentLogger, systemClock } from './runtime.js';
+import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
+import { MemoryUserStore } from './stores/memory-user-store.js';
+import type { PublicUser } from './stores/types.js';
+
+/**
+ * Creates an independent gatehouse instance. Options are validated at once: a wrong option
+ * throws `AuthError('INVALID_CONFIG')` whose message names the option and the reason.
+ * Stores default to bounded in-memory implementations.
+ *
+ * @example
+ * ```ts
+ * import { createAuth } from 'gatehouse';
+ *
+ * const auth = createAuth({ lockout: { maxAttempts: 5, duration: '30m' } });
+ * await auth.register({ email: 'ada@example.com', password: 'correct horse battery', name: 'Ada' });
+ * const { user } = await auth.login({ email: 'ada@example.com', password: 'correct horse battery' }, { ip: '203.0.113.7' });
+ * ```
+ */
+export function createAuth(options: AuthOptions = {}) {
+  const config = resolveAuthOptions(options);
+  const clock = config.clock ?? systemClock;
+  const random = config.random ?? cryptoRandom;
+  const logger = config.logger ?? silentLogger;
+  const users = config.stores.users ?? new MemoryUserStore({ now: () => clock.now() });
+  const attempts = config.stores.attempts ?? new MemoryAttemptStore();
+  const rateLimits = config.stores.rateLimits ?? new MemoryRateLimitStore();
+  const emailKey =
+    typeof config.auditEmailKey === 'string'
+      ? new TextEncoder().encode(config.auditEmailKey)
+      : (config.auditEmailKey ?? random.bytes(32));
+  const audit = new AuditEmitter({ sink: config.audit, clock, logger, emailKey });
+  const hasher = config.passwordHasher ?? bcryptHasher;
+
+  const credentials = new CredentialService({
+    users,
+    attempts,
+    hasher,
+    cost: config.passwords.cost,
+    rules: { minLength: config.passwords.minLength, check: config.passwords.check },
+    lockout: {
+      maxAttempts: config.lockout.maxAttempts,
+      windowMs: config.lockout.window,
+      lockMs: config.lockout.duration,
+      backoffFactor: config.lockout.backoffFactor,
+      maxLockMs: Math.max(config.lockout.maxDuration, config.lockout.duration),
+    },
+    defaultRole: config.defaultRole,
+    clock,
+    logger,
+    audit,
+  });
+  // Computed ahead so the first unknown-email login is no slower than the others.
+  credentials.dummyHash().catch((err: unknown) => {
+    logger.error('could not prepare the dummy hash', { error: String(err) });
+  });
+
+  async function requireUser(userId: string): Promise<PublicUser> {
+    const user = typeof userId === 'string' ? await users.findById(userId) : null;
+    if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
+    return toPublicUser(user);
+  }
+
+  const auth = {
+    /** The resolved, validated options (read-only view). */
+    config,
+    /** The stores in use (the configured ones or the memory defaults). */
+    stores: { users, attempts, rateLimits },
+    /** The clock in use. */
+    clock,
+    /** The audit emitter (adapters emit RATE_LIMITED / CSRF_REJECTED through it). */
+    audit,
+
+    /**
+     * Registers a user with the default role. Throws VALIDATION_ERROR (bad email, name or
+     * password) or EMAIL_TAKEN. The result never carries the hash.
+     */
+    register(input: RegisterInput, context: RequestContext = {}): Promise<PublicUser> {
+      return credentials.register(input, context);
+    },
+
+    /**
+     * Verifies email and password. Throws INVALID_CREDENTIALS (unknown email, wrong password,
+     * disabled account alike), ACCOUNT_LOCKED (with `retryAfter`) or VALIDATION_ERROR.
+     */
+    async login(input: LoginInput, context: RequestContext = {}) {
+      const user = await credentials.verifyLogin(input, context);
+      return { user: toPublicUser(user) };
+    },
+
+    /** Changes a user's password after checking the current one. */
+    async changePassword(
+      userId: string,
+      input: { currentPassword: string; newPassword: string },
+      context: RequestContext & { sessionId?: string } = {},
+    ): Promise<void> {
+      await credentials.changePassword(userId, input, context);
+    },
+
+    /** Returns a user without its hash; NOT_FOUND when there is none. */
+    getUser: requireUser,
+
+    /** Finds a user by email (normalised); null when there is none. */
+    async findUserByEmail(email: string): Promise<PublicUser | null> {
+      const normalized = normalizeEmail(email);
+      const user = normalized ? await users.findByEmail(normalized) : null;
+      return user ? toPublicUser(user) : null;
+    },
+
+    /** Updates a user's display name. */
+    async updateUser(userId: string, patch: { name?: unknown }): Promise<PublicUser> {
+      const name = requireName(patch?.name);
+      const user = await users.update(userId, { name });
+      if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
+      return toPublicUser(user);
+    },
+
+    /** Sets a user's role. */
+    async setRole(userId: string, role: string): Promise<PublicUser> {
+      const user = await users.update(userId, { role });
+      if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
+      return toPublicUser(user);
+    },
+
+    /** Disables a user: login fails as INVALID_CREDENTIALS from now on. */
+    async disableUser(userId: string, context: RequestContext = {}): Promise<void> {
+      const user = await users.update(userId, { isActive: false });
+      if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
+      audit.emit({ event: 'USER_DISABLED', status: 'success', userId, context });
+    },
+
+    /** Deletes a user. */
+    async deleteUser(userId: string, context: RequestContext = {}): Promise<void> {
+      if (!(await users.delete(userId))) throw new AuthError('NOT_FOUND', 'User not found.');
+      audit.emit({ event: 'USER_DELETED', status: 'success', userId, context });
+    },
+  };
+  return auth;
+}
+
+/** A gatehouse instance, as returned by {@link createAuth}. */
+export type Auth = ReturnType<typeof createAuth>;

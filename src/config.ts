@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import type { AuditSink } from './audit/events.js';
+import { durationSchema } from './duration.js';
+import type { PasswordHasher } from './passwords/hasher.js';
+import { DEFAULT_BCRYPT_COST, MIN_BCRYPT_COST } from './passwords/index.js';
+import type { PasswordCheck } from './passwords/policy.js';
+import type { Clock, Logger, RandomSource } from './runtime.js';
+import type { AttemptStore, RateLimitStore, TokenStore, UserStore } from './stores/types.js';
+import { parseOptions } from './validation.js';
+
+function implementing<T>(what: string, methods: string[]) {
+  return z.custom<T>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+    { message: `must be ${what} with methods ${methods.join(', ')}` },
+  );
+}
+
+const fn = <T>(what: string) =>
+  z.custom<T>((value) => typeof value === 'function', { message: `must be ${what}` });
+
+export const storesSchema = z
+  .object({
+    users: implementing<UserStore>('a UserStore', [
+      'findByEmail',
+      'findById',
+      'create',
+      'update',
+      'replacePasswordHash',
+      'delete',
+    ]).optional(),
+    attempts: implementing<AttemptStore>('an AttemptStore', [
+      'reserve',
+      'recordFailure',
+      'reset',
+    ]).optional(),
+    tokens: implementing<TokenStore>('a TokenStore', [
+      'createSession',
+      'rotate',
+      'getSession',
+      'revokeSession',
+      'revokeUserSessions',
+      'prune',
+    ]).optional(),
+    rateLimits: implementing<RateLimitStore>('a RateLimitStore', ['hit', 'reset']).optional(),
+  })
+  .strict();
+
+export const passwordsSchema = z
+  .object({
+    cost: z
+      .number()
+      .int()
+      .min(MIN_BCRYPT_COST, `bcrypt cost below ${MIN_BCRYPT_COST} is refused as too weak`)
+      .max(31)
+      .default(DEFAULT_BCRYPT_COST),
+    minLength: z.number().int().min(1).max(72).default(8),
+    check: fn<PasswordCheck>('a function (password, context) => reason | null').optional(),
+  })
+  .strict();
+
+export const lockoutSchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(1000).default(5),
+    window: durationSchema({ minMs: 1000 }).default(15 * 60),
+    duration: durationSchema({ minMs: 1000 }).default(30 * 60),
+    backoffFactor: z.number().min(1).max(10).default(1),
+    maxDuration: durationSchema({ minMs: 1000 }).default(24 * 60 * 60),
+  })
+  .strict();
+
+export const authOptionsSchema = z
+  .object({
+    stores: storesSchema.prefault({}),
+    passwords: passwordsSchema.prefault({}),
+    lockout: lockoutSchema.prefault({}),
+    defaultRole: z.string().min(1).default('user'),
+    audit: fn<AuditSink>('a function (event) => void').optional(),
+    auditEmailKey: z
+      .union([z.string().min(16, 'must be at least 16 characters'), z.instanceof(Uint8Array)])
+      .optional(),
+    passwordHasher: implementing<PasswordHasher>('a PasswordHasher', [
+      'hash',
+      'verify',
+      'costOf',
+    ]).optional(),
+    clock: implementing<Clock>('a Clock', ['now']).optional(),
+    random: implementing<RandomSource>('a RandomSource', ['bytes']).optional(),
+    logger: implementing<Logger>('a Logger', ['debug', 'info', 'warn', 'error']).optional(),
+  })
+  .strict();
+
+/** The options of `createAuth`, as written by the user. */
+export type AuthOptions = z.input<typeof authOptionsSchema>;
+/** The options after validation and defaults. */
+export type ResolvedAuthOptions = z.output<typeof authOptionsSchema>;
+
+/** Validates createAuth's options; throws `INVALID_CONFIG` naming each wrong option. */
+export function resolveAuthOptions(options: unknown): ResolvedAuthOptions {
+  return parseOptions(authOptionsSchema, options ?? {}, 'createAuth options');
+}

@@ -1,0 +1,39 @@
+// The public API of `gatehouse`. Every name is listed; types go out with `export type`.
+
+export type { RequestContext } from './audit/emitter.js';
+export type { AuditEvent, AuditEventName, AuditSink } from './audit/events.js';
+export type { Auth } from './auth.js';
+export { createAuth } from './auth.js';
+export type { AuthOptions, ResolvedAuthOptions } from './config.js';
+export { normalizeEmail } from './credentials/email.js';
+export type { LoginInput, RegisterInput } from './credentials/service.js';
+export { parseDuration } from './duration.js';
+export type { AuthErrorCode, AuthErrorOptions } from './errors.js';
+export { AuthError, ERROR_CODES, isAuthError } from './errors.js';
+export type { PasswordHasher } from './passwords/hasher.js';
+export { bcryptHasher } from './passwords/hasher.js';
+export type { HashPasswordOptions } from './passwords/index.js';
+export { hashPassword, verifyPassword } from './passwords/index.js';
+export type { PasswordCheck, PasswordCheckContext, PasswordRules } from './passwords/policy.js';
+export { checkNewPassword, MAX_PASSWORD_BYTES, normalizePassword } from './passwords/policy.js';
+export type { Clock, Logger, RandomSource } from './runtime.js';
+export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
+export { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+export { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
+export { MemoryUserStore } from './stores/memory-user-store.js';
+export type {
+  AttemptReservation,
+  AttemptStore,
+  LockoutRule,
+  NewUser,
+  PublicUser,
+  RateLimitResult,
+  RateLimitStore,
+  RotationResult,
+  RotationRule,
+  SessionRecord,
+  TokenStore,
+  UserPatch,
+  UserRecord,
+  UserStore,
+} from './stores/types.js';

@@ -1,0 +1,6 @@
+// `gatehouse/testing`: the store conformance suites. Run them against your own store
+// implementation to check it keeps every promise of the interface.
+export { describeAttemptStore } from './attempt-store.js';
+export type { StoreFactory, TestApi } from './harness.js';
+export { describeRateLimitStore } from './rate-limit-store.js';
+export { describeUserStore } from './user-store.js';
