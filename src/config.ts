@@ -64,10 +64,10 @@ export const passwordsSchema = z
 export const lockoutSchema = z
   .object({
     maxAttempts: z.number().int().min(1).max(1000).default(5),
-    window: durationSchema({ minMs: 1000 }).default(15 * 60),
-    duration: durationSchema({ minMs: 1000 }).default(30 * 60),
+    window: durationSchema({ minMs: 1000 }).prefault(15 * 60),
+    duration: durationSchema({ minMs: 1000 }).prefault(30 * 60),
     backoffFactor: z.number().min(1).max(10).default(1),
-    maxDuration: durationSchema({ minMs: 1000 }).default(24 * 60 * 60),
+    maxDuration: durationSchema({ minMs: 1000 }).prefault(24 * 60 * 60),
   })
   .strict();
 
@@ -85,6 +85,7 @@ export const authOptionsSchema = z
       'hash',
       'verify',
       'costOf',
+      'needsRehash',
     ]).optional(),
     clock: implementing<Clock>('a Clock', ['now']).optional(),
     random: implementing<RandomSource>('a RandomSource', ['bytes']).optional(),

@@ -244,9 +244,7 @@ export class CredentialService {
   }
 
   async #rehashIfNeeded(user: UserRecord, password: string): Promise<UserRecord> {
-    const cost = this.#o.hasher.costOf(user.passwordHash);
-    const outdatedVersion = !user.passwordHash.startsWith('$2b$');
-    if (cost === this.#o.cost && !outdatedVersion) return user;
+    if (!this.#o.hasher.needsRehash(user.passwordHash, this.#o.cost)) return user;
     try {
       const newHash = await this.#o.hasher.hash(password, this.#o.cost);
       if (await this.#o.users.replacePasswordHash(user.id, user.passwordHash, newHash)) {

@@ -19,6 +19,8 @@ export interface PasswordHasher {
   verify(password: string, hash: string): Promise<boolean>;
   /** The cost a stored hash was made with, or null when it is not a bcrypt hash. */
   costOf(hash: string): number | null;
+  /** Whether a stored hash should be replaced after a successful login (cost or version differ). */
+  needsRehash(hash: string, cost: number): boolean;
 }
 
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -51,5 +53,8 @@ export const bcryptHasher: PasswordHasher = {
     } catch {
       return null;
     }
+  },
+  needsRehash(stored, cost) {
+    return bcryptHasher.costOf(stored) !== cost || !stored.startsWith('$2b$');
   },
 };
