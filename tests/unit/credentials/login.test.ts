@@ -4,7 +4,11 @@ import { makeAuth, PASSWORD, registerUser } from '../../helpers/auth.js';
 
 const MINUTE = 60_000;
 
-async function failLogin(auth: ReturnType<typeof makeAuth>['auth'], email: string, password = 'wrong-password!') {
+async function failLogin(
+  auth: ReturnType<typeof makeAuth>['auth'],
+  email: string,
+  password = 'wrong-password!',
+) {
   return auth.login({ email, password }).then(
     () => {
       throw new Error('login unexpectedly succeeded');
@@ -72,8 +76,15 @@ describe('login', () => {
   it('fails as INVALID_CREDENTIALS, never a crash, when the stored hash is malformed', async () => {
     const users = new MemoryUserStore();
     const auth = createAuth({ stores: { users } });
-    await users.create({ email: 'bad@example.com', name: 'Bad', role: 'user', passwordHash: 'not-a-hash' });
-    await expect(auth.login({ email: 'bad@example.com', password: PASSWORD })).rejects.toMatchObject({
+    await users.create({
+      email: 'bad@example.com',
+      name: 'Bad',
+      role: 'user',
+      passwordHash: 'not-a-hash',
+    });
+    await expect(
+      auth.login({ email: 'bad@example.com', password: PASSWORD }),
+    ).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
   });
@@ -100,7 +111,9 @@ describe('login', () => {
     const nfc = 'mot-de-passe-\u00e9t\u00e9';
     await auth.register({ email: 'nfc@example.com', password: nfc, name: 'N' });
     await auth.register({ email: 'nfd@example.com', password: nfc.normalize('NFD'), name: 'N' });
-    await expect(auth.login({ email: 'nfc@example.com', password: nfc.normalize('NFD') })).resolves.toBeTruthy();
+    await expect(
+      auth.login({ email: 'nfc@example.com', password: nfc.normalize('NFD') }),
+    ).resolves.toBeTruthy();
     await expect(auth.login({ email: 'nfd@example.com', password: nfc })).resolves.toBeTruthy();
   });
 
@@ -124,7 +137,9 @@ describe('rehash on login', () => {
     });
     await auth.login({ email: 'old@example.com', password: PASSWORD });
     expect((await auth.stores.users.findById(user.id))?.passwordHash).toBe(`$fake$12$${PASSWORD}`);
-    await expect(auth.login({ email: 'old@example.com', password: PASSWORD })).resolves.toBeTruthy();
+    await expect(
+      auth.login({ email: 'old@example.com', password: PASSWORD }),
+    ).resolves.toBeTruthy();
   });
 
   it('leaves a hash of the configured cost alone', async () => {
@@ -154,7 +169,8 @@ describe('lockout', () => {
   it('locks after 5 failures: the 6th attempt gets ACCOUNT_LOCKED with retryAfter of 30 minutes', async () => {
     const { auth } = makeAuth();
     await registerUser(auth);
-    for (let i = 0; i < 5; i++) expect((await failLogin(auth, 'ada@example.com')).code).toBe('INVALID_CREDENTIALS');
+    for (let i = 0; i < 5; i++)
+      expect((await failLogin(auth, 'ada@example.com')).code).toBe('INVALID_CREDENTIALS');
     const locked = await failLogin(auth, 'ada@example.com');
     expect(locked.code).toBe('ACCOUNT_LOCKED');
     expect(locked.status).toBe(403);
@@ -180,7 +196,9 @@ describe('lockout', () => {
     expect(stillLocked.code).toBe('ACCOUNT_LOCKED');
     expect(stillLocked.retryAfter).toBe(1);
     clock.advance(1000);
-    await expect(auth.login({ email: 'ada@example.com', password: PASSWORD })).resolves.toBeTruthy();
+    await expect(
+      auth.login({ email: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toBeTruthy();
   });
 
   it('locks an unknown identifier the same way, so the lock reveals nothing (enumeration via lockout)', async () => {
@@ -199,7 +217,13 @@ describe('lockout', () => {
   it('counts the identifier case-insensitively (lockout bypass by changing case)', async () => {
     const { auth } = makeAuth();
     await registerUser(auth);
-    for (const email of ['ada@example.com', 'ADA@example.com', 'Ada@Example.com', ' ada@EXAMPLE.com', 'aDa@example.COM']) {
+    for (const email of [
+      'ada@example.com',
+      'ADA@example.com',
+      'Ada@Example.com',
+      ' ada@EXAMPLE.com',
+      'aDa@example.COM',
+    ]) {
       await failLogin(auth, email);
     }
     expect((await failLogin(auth, 'ADA@EXAMPLE.COM', PASSWORD)).code).toBe('ACCOUNT_LOCKED');
@@ -210,8 +234,11 @@ describe('lockout', () => {
     await registerUser(auth);
     for (let i = 0; i < 4; i++) await failLogin(auth, 'ada@example.com');
     await auth.login({ email: 'ada@example.com', password: PASSWORD });
-    for (let i = 0; i < 4; i++) expect((await failLogin(auth, 'ada@example.com')).code).toBe('INVALID_CREDENTIALS');
-    await expect(auth.login({ email: 'ada@example.com', password: PASSWORD })).resolves.toBeTruthy();
+    for (let i = 0; i < 4; i++)
+      expect((await failLogin(auth, 'ada@example.com')).code).toBe('INVALID_CREDENTIALS');
+    await expect(
+      auth.login({ email: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toBeTruthy();
   });
 
   it('forgets failures older than the 15-minute window', async () => {
@@ -219,7 +246,8 @@ describe('lockout', () => {
     await registerUser(auth);
     for (let i = 0; i < 4; i++) await failLogin(auth, 'ada@example.com');
     clock.advance(15 * MINUTE);
-    for (let i = 0; i < 4; i++) expect((await failLogin(auth, 'ada@example.com')).code).toBe('INVALID_CREDENTIALS');
+    for (let i = 0; i < 4; i++)
+      expect((await failLogin(auth, 'ada@example.com')).code).toBe('INVALID_CREDENTIALS');
   });
 
   it('uses the configured threshold, window and duration', async () => {
@@ -230,7 +258,9 @@ describe('lockout', () => {
     const locked = await failLogin(auth, 'ada@example.com', PASSWORD);
     expect(locked).toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 300 });
     clock.advance(5 * MINUTE);
-    await expect(auth.login({ email: 'ada@example.com', password: PASSWORD })).resolves.toBeTruthy();
+    await expect(
+      auth.login({ email: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toBeTruthy();
   });
 
   it('doubles each further lockout with progressive backoff, up to the maximum', async () => {
@@ -253,7 +283,9 @@ describe('lockout', () => {
     await registerUser(auth);
     const before = hasher.verifyCalls;
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => failLogin(auth, 'ada@example.com', `wrong-password-${i}`)),
+      Array.from({ length: 50 }, (_, i) =>
+        failLogin(auth, 'ada@example.com', `wrong-password-${i}`),
+      ),
     );
     expect(hasher.verifyCalls - before).toBeLessThanOrEqual(5);
     expect(results.filter((e) => e.code === 'ACCOUNT_LOCKED').length).toBeGreaterThanOrEqual(45);
@@ -265,7 +297,10 @@ describe('lockout', () => {
     const user = await registerUser(auth);
     for (let i = 0; i < 5; i++) {
       await expect(
-        auth.changePassword(user.id, { currentPassword: 'not-it-at-all', newPassword: 'brand-new-pass' }),
+        auth.changePassword(user.id, {
+          currentPassword: 'not-it-at-all',
+          newPassword: 'brand-new-pass',
+        }),
       ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     }
     expect((await failLogin(auth, 'ada@example.com', PASSWORD)).code).toBe('ACCOUNT_LOCKED');
