@@ -91,7 +91,10 @@ describe('password length and normalisation', () => {
 
   it('refuses a 73-byte password with VALIDATION_ERROR saying why', () => {
     expect(() => normalizePassword('a'.repeat(73))).toThrowError(
-      expect.objectContaining({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/72 bytes/) }),
+      expect.objectContaining({
+        code: 'VALIDATION_ERROR',
+        message: expect.stringMatching(/72 bytes/),
+      }),
     );
   });
 
@@ -104,7 +107,9 @@ describe('password length and normalisation', () => {
   it('refuses a 1 MiB password without normalising it', () => {
     const huge = 'x'.repeat(1024 * 1024);
     const start = performance.now();
-    expect(() => normalizePassword(huge)).toThrowError(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+    expect(() => normalizePassword(huge)).toThrowError(
+      expect.objectContaining({ code: 'VALIDATION_ERROR' }),
+    );
     expect(performance.now() - start).toBeLessThan(50);
   });
 
@@ -143,13 +148,17 @@ describe('password length and normalisation', () => {
 
   it('passes the email and name to the check hook', async () => {
     let seen: unknown;
-    await checkNewPassword('some-password', {
-      minLength: 8,
-      check: (_, context) => {
-        seen = context;
-        return null;
+    await checkNewPassword(
+      'some-password',
+      {
+        minLength: 8,
+        check: (_, context) => {
+          seen = context;
+          return null;
+        },
       },
-    }, { email: 'a@example.com', name: 'A' });
+      { email: 'a@example.com', name: 'A' },
+    );
     expect(seen).toEqual({ email: 'a@example.com', name: 'A' });
   });
 
@@ -182,8 +191,7 @@ describe('password policy properties', () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 80 }), async (pw) => {
         const normalized = pw.normalize('NFKC');
-        const expected =
-          pw.length > 0 && bytes(normalized) <= 72 && [...normalized].length >= 8;
+        const expected = pw.length > 0 && bytes(normalized) <= 72 && [...normalized].length >= 8;
         const accepted = await checkNewPassword(pw, { minLength: 8 }).then(
           () => true,
           () => false,
