@@ -1,7 +1,22 @@
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
-// One build with every entry, so the core is bundled once into a shared chunk and an
-// AuthError from any subpath is the same class (see tests/package).
+// One ESM build with every entry, so the core is bundled once into a shared chunk and an
+// AuthError from any subpath is the same class. The CJS entry points are one-line re-exports
+// of the ESM build (require(esm), Node >= 20.19), so ESM and CJS callers in one process share
+// that single copy too. tsup still builds CJS to emit the .d.cts declarations.
+async function cjsReexports(): Promise<void> {
+  for (const file of await readdir('dist')) {
+    if (!file.endsWith('.cjs')) continue;
+    const entry = file.slice(0, -'.cjs'.length);
+    if (file.startsWith('chunk-')) {
+      await rm(`dist/${file}`);
+      continue;
+    }
+    await writeFile(`dist/${file}`, `'use strict';\nmodule.exports = require('./${entry}.js');\n`);
+  }
+}
+
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
@@ -15,4 +30,5 @@ export default defineConfig({
   target: 'node20',
   treeshake: true,
   external: ['express', 'fastify', 'pg', 'vitest'],
+  onSuccess: cjsReexports,
 });
