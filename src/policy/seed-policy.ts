@@ -1,0 +1,57 @@
+import { definePolicy, resource } from './policy.js';
+
+/** The fields of a user that {@link seedPolicy} reads. */
+export interface SeedUserResource {
+  readonly id: string;
+}
+
+/** The fields of an order that {@link seedPolicy} reads. */
+export interface SeedOrderResource {
+  readonly userId: string;
+}
+
+/**
+ * The policy of the seed's example system (the authorization table of the reference API):
+ *
+ * | route | permission | who |
+ * |---|---|---|
+ * | `POST /api/auth/login` | none (public) | anyone |
+ * | `GET /api/users/:id` | `users:read` | the user itself; `admin` any user |
+ * | `PUT /api/users/:id` | `users:update` | the user itself (admins too, for their own record) |
+ * | `DELETE /api/users/:id` | `users:delete` | `admin` only |
+ * | `POST /api/orders` | `orders:create` | any authenticated user |
+ * | `GET /api/orders` | `orders:read` + `filter()` | the caller's own orders |
+ *
+ * `admin` inherits everything of `user`. Use it as is in the example apps, or as the starting
+ * point of your own policy.
+ *
+ * @example
+ * ```ts
+ * import { createAuth, seedPolicy } from 'gatehouse';
+ *
+ * const auth = createAuth({ ...options, policy: seedPolicy });
+ * auth.can(principal, 'users:read', { id: req.params.id });
+ * auth.filter(principal, 'orders:read'); // userId equals the caller's id
+ * ```
+ */
+export const seedPolicy = definePolicy({
+  resources: {
+    users: resource<SeedUserResource>()(['read', 'update', 'delete']),
+    orders: resource<SeedOrderResource>()(['create', 'read']),
+  },
+  roles: {
+    user: {
+      description: 'A signed-up user: their own record and their own orders.',
+      allow: [
+        { resource: 'users', actions: ['read', 'update'], where: { id: { principal: 'userId' } } },
+        'orders:create',
+        { resource: 'orders', actions: ['read'], where: { userId: { principal: 'userId' } } },
+      ],
+    },
+    admin: {
+      description: 'Everything a user may do, and read or delete any user.',
+      inherits: ['user'],
+      allow: ['users:read', 'users:delete'],
+    },
+  },
+});
