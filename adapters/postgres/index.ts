@@ -1,0 +1,17 @@
+// The public API of `gatehouse/postgres`: every store on PostgreSQL and its migrations. Works
+// with any client that has `query(text, params)`: pg.Pool, pg.Client or PGlite. Every name is
+// listed; types go out with `export type`.
+
+export { PostgresAttemptStore } from './attempt-store.js';
+export { PostgresAuditLog } from './audit-log.js';
+export { isUnavailable, toServerError } from './database-error.js';
+export type { MigrateOptions, MigrateResult } from './migrations.js';
+export { migrate, migrationScripts } from './migrations.js';
+export type { PostgresRetention, PostgresStores, PruneResult } from './postgres-stores.js';
+export { createPostgresStores } from './postgres-stores.js';
+export type { Queryable } from './queryable.js';
+export { withTransaction } from './queryable.js';
+export { PostgresRateLimitStore } from './rate-limit-store.js';
+export type { PostgresTableOptions } from './tables.js';
+export { PostgresTokenStore } from './token-store.js';
+export { PostgresUserStore } from './user-store.js';

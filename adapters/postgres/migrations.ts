@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { AuthError } from '../../src/errors.js';
+import { toServerError } from './database-error.js';
+import { type Queryable, withTransaction } from './queryable.js';
+import { type PostgresTableOptions, resolveTables, type TableNames } from './tables.js';
+
+/** One schema migration: a version, a name and its statements (one statement per string). */
+interface Migration {
+  version: number;
+  name: string;
+  statements(t: TableNames): string[];
+}
+
+/** The roles of the seed's policy, inserted by the first migration. */
+const SEED_ROLES = ['user', 'admin'];
+
+// Forward-only. Never edit a released migration: add a new one with the next version.
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    statements: (t) => [
+      `CREATE TABLE ${t.roles} (
+  name varchar(100) PRIMARY KEY,
+  CONSTRAINT ${t.object('roles_name_check')} CHECK (name <> '' AND name = btrim(name))
+)`,
+      `INSERT INTO ${t.roles} (name) VALUES ${SEED_ROLES.map((r) => `('${r}')`).join(', ')}`,
+      `CREATE TABLE ${t.users} (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  email varchar(255) NOT NULL,
+  password_hash varchar(1024) NOT NULL,
+  name varchar(255) NOT NULL,
+  role varchar(100) NOT NULL,
+  is_active boolean NOT NULL DEFAULT true,
+  last_login_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT ${t.object('users_email_check')}
+    CHECK (email = btrim(email) AND position('@' in email) > 1),
+  CONSTRAINT ${t.object('users_password_hash_check')} CHECK (password_hash <> ''),
+  CONSTRAINT ${t.object('users_name_check')} CHECK (btrim(name) <> ''),
+  CONSTRAINT ${t.object('users_role_fkey')} FOREIGN KEY (role)
+    REFERENCES ${t.roles} (name) ON UPDATE CASCADE,
+  CONSTRAINT ${t.object('users_updated_at_check')} CHECK (updated_at >= created_at)
+)`,
+      `CREATE UNIQUE INDEX ${t.object('users_email_key')} ON ${t.users} (lower(email))`,
+      `CREATE INDEX ${t.object('users_role_idx')} ON ${t.users} (role)`,
+      `CREATE INDEX ${t.object('users_last_login_at_idx')} ON ${t.users} (last_login_at)`,
+      `CREATE TABLE ${t.loginAttempts} (
+  key varchar(300) PRIMARY KEY,
+  attempts integer NOT NULL,
+  window_start timestamptz NOT NULL,
+  locked_until timestamptz,
+  lockouts integer NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL,
+  CONSTRAINT ${t.object('login_attempts_attempts_check')} CHECK (attempts >= 0),
+  CONSTRAINT ${t.object('login_attempts_lockouts_check')} CHECK (lockouts >= 0),
+  CONSTRAINT ${t.object('login_attempts_locked_until_check')}
+    CHECK (locked_until IS NULL OR locked_until >= window_start)
+)`,
+      `CREATE INDEX ${t.object('login_attempts_updated_at_idx')} ON ${t.loginAttempts} (updated_at)`,
+      `CREATE TABLE ${t.rateLimits} (
+  key varchar(300) PRIMARY KEY,
+  hits integer NOT NULL,
+  window_start timestamptz NOT NULL,
+  reset_at timestamptz NOT NULL,
+  CONSTRAINT ${t.object('rate_limits_hits_check')} CHECK (hits >= 1),
+  CONSTRAINT ${t.object('rate_limits_window_check')} CHECK (reset_at > window_start)
+)`,
+      `CREATE INDEX ${t.object('rate_limits_reset_at_idx')} ON ${t.rateLimits} (reset_at)`,
+      `CREATE TABLE ${t.sessions} (
+  id varchar(128) PRIMARY KEY,
+  user_id varchar(128) NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  last_used_at timestamptz NOT NULL,
+  revoked_at timestamptz,
+  revoked_reason varchar(100),
+  CONSTRAINT ${t.object('sessions_id_check')} CHECK (id <> ''),
+  CONSTRAINT ${t.object('sessions_user_id_check')} CHECK (user_id <> ''),
+  CONSTRAINT ${t.object('sessions_expires_at_check')} CHECK (expires_at >= created_at),
+  CONSTRAINT ${t.object('sessions_revoked_check')}
+    CHECK ((revoked_at IS NULL) = (revoked_reason IS NULL))
+)`,
+      `CREATE INDEX ${t.object('sessions_user_id_idx')} ON ${t.sessions} (user_id)`,
+      `CREATE INDEX ${t.object('sessions_expires_at_idx')} ON ${t.sessions} (expires_at)`,
+      `CREATE INDEX ${t.object('sessions_revoked_at_idx')} ON ${t.sessions} (revoked_at)
+  WHERE revoked_at IS NOT NULL`,
+      `CREATE TABLE ${t.refreshTokens} (
+  token_hash char(64) PRIMARY KEY,
+  session_id varchar(128) NOT NULL,
+  created_at timestamptz NOT NULL,
+  used_at timestamptz,
+  CONSTRAINT ${t.object('refresh_tokens_hash_check')} CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+  CONSTRAINT ${t.object('refresh_tokens_session_fkey')} FOREIGN KEY (session_id)
+    REFERENCES ${t.sessions} (id) ON DELETE CASCADE
+)`,
+      `CREATE INDEX ${t.object('refresh_tokens_session_id_idx')} ON ${t.refreshTokens} (session_id)`,
+      `CREATE TABLE ${t.auditEvents} (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  occurred_at timestamptz NOT NULL,
+  event varchar(64) NOT NULL,
+  status varchar(16) NOT NULL,
+  user_id varchar(128),
+  ip varchar(64),
+  user_agent varchar(512),
+  metadata jsonb NOT NULL DEFAULT '{}',
+  CONSTRAINT ${t.object('audit_events_event_check')} CHECK (event ~ '^[A-Z][A-Z0-9_]*$'),
+  CONSTRAINT ${t.object('audit_events_status_check')} CHECK (status IN ('success', 'failure')),
+  CONSTRAINT ${t.object('audit_events_metadata_check')} CHECK (jsonb_typeof(metadata) = 'object')
+)`,
+      `CREATE INDEX ${t.object('audit_events_occurred_at_idx')} ON ${t.auditEvents} (occurred_at)`,
+      `CREATE INDEX ${t.object('audit_events_user_id_idx')} ON ${t.auditEvents} (user_id, occurred_at)
+  WHERE user_id IS NOT NULL`,
+      `CREATE INDEX ${t.object('audit_events_event_idx')} ON ${t.auditEvents} (event, occurred_at)`,
+    ],
+  },
+];
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions extends PostgresTableOptions {
+  /**
+   * The roles your policy defines. `users.role` references the `roles` table, so the database
+   * refuses a user with any other role. When given, `migrate` makes the table hold exactly these
+   * roles: it adds the missing ones and removes the others, and throws `INVALID_CONFIG` (changing
+   * nothing) when a role to remove is still assigned to a user. When omitted, the roles table is
+   * left as it is (the first migration seeds `user` and `admin`).
+   */
+  roles?: readonly string[];
+}
+
+/** What {@link migrate} did. */
+export interface MigrateResult {
+  /** Versions applied by this call, in order (empty when the schema was up to date). */
+  applied: number[];
+  /** The newest version now recorded in the migrations table. */
+  version: number;
+  /** The roles table's content after the call, sorted. */
+  roles: string[];
+}
+
+function lockKey(t: TableNames): string {
+  const digest = createHash('sha256')
+    .update(`gatehouse:${t.schema ?? ''}:${t.prefix}`)
+    .digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+function checkRoles(roles: unknown): string[] {
+  const valid =
+    Array.isArray(roles) &&
+    roles.length > 0 &&
+    roles.every(
+      (r) =>
+        typeof r === 'string' &&
+        r !== '' &&
+        r === r.trim() &&
+        r.length <= 100 &&
+        !/\p{Cc}/u.test(r),
+    );
+  if (!valid) {
+    throw new AuthError(
+      'INVALID_CONFIG',
+      'gatehouse/postgres option "roles" must be a non-empty list of role names (at most 100 characters, no surrounding spaces or control characters).',
+      { details: { option: 'roles' } },
+    );
+  }
+  return [...new Set(roles as string[])];
+}
+
+/**
+ * Creates or upgrades gatehouse's tables: applies the pending migrations in order, each recorded
+ * in the `migrations` table, all in one transaction under an advisory lock, so several app
+ * instances starting at once apply each migration exactly once, and a failed run changes
+ * nothing. Idempotent: call it at every start. Then syncs the roles table (see
+ * {@link MigrateOptions.roles}).
+ *
+ * Works with `pg.Pool` (checks out one connection), `pg.Client` and PGlite. Errors:
+ * `INVALID_CONFIG` for bad options or a role still in use, `SERVER_ERROR` (503 when the
+ * database is unreachable) for a database failure, with the driver error as `cause`.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { migrate } from 'gatehouse/postgres';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * await migrate(pool, { roles: ['user', 'editor', 'admin'] });
+ * ```
+ */
+export async function migrate(
+  client: Queryable,
+  options: MigrateOptions = {},
+): Promise<MigrateResult> {
+  const t = resolveTables(options);
+  const roles = options.roles === undefined ? undefined : checkRoles(options.roles);
+  try {
+    return await withTransaction(client, async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(t)]);
+      if (t.schema !== undefined) await tx.query(`CREATE SCHEMA IF NOT EXISTS "${t.schema}"`);
+      await tx.query(`CREATE TABLE IF NOT EXISTS ${t.migrations} (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`);
+      const done = await tx.query(`SELECT version FROM ${t.migrations}`);
+      const recorded = new Set((done.rows as { version: number }[]).map((r) => r.version));
+      const applied: number[] = [];
+      for (const migration of MIGRATIONS) {
+        if (recorded.has(migration.version)) continue;
+        for (const statement of migration.statements(t)) await tx.query(statement);
+        await tx.query(`INSERT INTO ${t.migrations} (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          migration.name,
+        ]);
+        applied.push(migration.version);
+        recorded.add(migration.version);
+      }
+      if (roles !== undefined) await syncRoles(tx, t, roles);
+      const current = await tx.query(`SELECT name FROM ${t.roles} ORDER BY name`);
+      return {
+        applied,
+        version: Math.max(...recorded),
+        roles: (current.rows as { name: string }[]).map((r) => r.name),
+      };
+    });
+  } catch (err) {
+    throw toServerError(err);
+  }
+}
+
+async function syncRoles(tx: Queryable, t: TableNames, roles: string[]): Promise<void> {
+  const inUse = await tx.query(
+    `SELECT r.name, count(*)::int AS users
+FROM ${t.roles} r JOIN ${t.users} u ON u.role = r.name
+WHERE NOT (r.name = ANY($1::text[]))
+GROUP BY r.name ORDER BY r.name`,
+    [roles],
+  );
+  const stranded = inUse.rows as { name: string; users: number }[];
+  if (stranded.length > 0) {
+    const list = stranded.map((r) => `"${r.name}" (${r.users} users)`).join(', ');
+    throw new AuthError(
+      'INVALID_CONFIG',
+      `gatehouse/postgres option "roles" leaves out roles still assigned to users: ${list}. Reassign those users or keep the roles.`,
+      { details: { option: 'roles', roles: stranded.map((r) => r.name) } },
+    );
+  }
+  await tx.query(`DELETE FROM ${t.roles} WHERE NOT (name = ANY($1::text[]))`, [roles]);
+  await tx.query(
+    `INSERT INTO ${t.roles} (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`,
+    [roles],
+  );
+}
+
+/**
+ * The migrations as SQL text, for teams that apply schema changes with their own tool (Flyway,
+ * Sqitch, a DBA). Each script is what {@link migrate} runs for that version; record it in your
+ * tool instead of gatehouse's `migrations` table, and do not mix the two ways.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { migrationScripts } from 'gatehouse/postgres';
+ * for (const m of migrationScripts({ schema: 'auth' })) {
+ *   writeFileSync(`V${m.version}__gatehouse.sql`, m.sql);
+ * }
+ * ```
+ */
+export function migrationScripts(
+  options: PostgresTableOptions = {},
+): { version: number; name: string; sql: string }[] {
+  const t = resolveTables(options);
+  return MIGRATIONS.map((m) => ({
+    version: m.version,
+    name: m.name,
+    sql: `${m.statements(t).join(';\n\n')};\n`,
+  }));
+}
