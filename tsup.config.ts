@@ -21,6 +21,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
+    postgres: 'adapters/postgres/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
