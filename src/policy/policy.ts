@@ -140,29 +140,29 @@ function principalValue(principal: object, kind: number, name: string): unknown 
     : undefined;
 }
 
-/** Three-valued: FALSE, TRUE, or UNKNOWN when a field is missing or the condition threw. */
+/**
+ * Three-valued: FALSE, TRUE, or UNKNOWN. A missing resource field is unknown, and a conjunction
+ * with a false term is false (SQL's logic on NULL columns, so `filter()` agrees). A missing
+ * principal field makes the whole condition unknown (a deny that names it always applies), as
+ * does a condition that throws.
+ */
 function evaluate(condition: CompiledCondition, principal: object, resource: object): number {
   try {
     const { fields, kinds, values } = condition;
-    let unknown = false;
+    let result = TRUE;
     for (let i = 0; i < fields.length; i++) {
       const kind = kinds[i]!;
       let expected = values[i];
       if (kind !== LITERAL) {
         expected = principalValue(principal, kind, expected as string);
-        if (!isComparable(expected)) {
-          unknown = true;
-          continue;
-        }
+        if (!isComparable(expected)) return UNKNOWN;
       }
+      if (result === FALSE) continue;
       const actual = (resource as Record<string, unknown>)[fields[i]!];
-      if (actual === undefined || (actual === null && expected !== null)) {
-        unknown = true;
-        continue;
-      }
-      if (actual !== expected) return FALSE;
+      if (actual === undefined || (actual === null && expected !== null)) result = UNKNOWN;
+      else if (actual !== expected) result = FALSE;
     }
-    if (unknown) return UNKNOWN;
+    if (result !== TRUE) return result;
     if (condition.when === null) return TRUE;
     const held = (condition.when as (p: object, r: object) => unknown)(principal, resource);
     return held === true ? TRUE : held === false ? FALSE : UNKNOWN;
