@@ -170,17 +170,23 @@ export interface TokenStore {
    * - unknown hash: `unknown`;
    * - the family is revoked: `revoked`;
    * - the hash was already rotated: revokes the family with reason `reuse` and returns `reused`;
-   * - the family is past `expiresAt` or idle past `idleMs`: `expired`;
+   * - the family has reached `expiresAt` or is idle past `idleMs` (`now >= expiresAt` or
+   *   `now - lastUsedAt > idleMs`): `expired`, and nothing changes;
    * - otherwise marks the hash used, stores `newHash` as the family's current token, sets
    *   `lastUsedAt = now` and returns `rotated`.
+   * Every result but `unknown` carries a snapshot of the session after the operation.
    */
   rotate(oldHash: string, newHash: string, rule: RotationRule): Promise<RotationResult>;
-  /** Returns the session, or null. */
+  /** Returns a snapshot of the session (changing it changes nothing stored), or null. */
   getSession(sessionId: string): Promise<SessionRecord | null>;
-  /** Revokes one session (idempotent; keeps the first revocation's time and reason). */
+  /**
+   * Revokes one session (idempotent; keeps the first revocation's time and reason; an unknown
+   * id is a no-op).
+   */
   revokeSession(sessionId: string, reason: string, now: number): Promise<void>;
   /**
-   * Revokes every session of a user except `exceptSessionId`; returns how many it revoked.
+   * Revokes every not-yet-revoked session of a user except `exceptSessionId`; returns how many
+   * it revoked (already revoked sessions keep their first time and reason and are not counted).
    * Atomicity: a single update.
    */
   revokeUserSessions(
@@ -189,7 +195,10 @@ export interface TokenStore {
     now: number,
     exceptSessionId?: string,
   ): Promise<number>;
-  /** Deletes sessions that ended (revoked or expired) before `olderThan`; returns the count. */
+  /**
+   * Deletes sessions that ended before `olderThan` (`revokedAt < olderThan` or
+   * `expiresAt < olderThan`), with their token hashes; returns the count.
+   */
   prune(olderThan: number): Promise<number>;
 }
 

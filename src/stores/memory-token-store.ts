@@ -1,0 +1,144 @@
+import { LRUCache } from 'lru-cache';
+import type { RotationResult, RotationRule, SessionRecord, TokenStore } from './types.js';
+
+/** Options of {@link MemoryTokenStore}. */
+export interface MemoryTokenStoreOptions {
+  /**
+   * Sessions kept. Past this, the least recently used session is dropped, which ends it
+   * (its refresh token becomes unknown and its access tokens are refused).
+   * @default 100000
+   */
+  maxSessions?: number;
+  /**
+   * Used (rotated) refresh-token hashes remembered for reuse detection, over all sessions.
+   * Past this, the oldest are forgotten: presenting one is then refused as unknown, without
+   * revoking its family.
+   * @default 1000000
+   */
+  maxUsedTokens?: number;
+}
+
+interface StoredSession {
+  record: SessionRecord;
+  currentHash: string;
+}
+
+/**
+ * The reference {@link TokenStore}: in process memory, bounded, for tests, development and
+ * single-instance apps. Each operation runs synchronously inside its promise, so it is atomic.
+ * Revocations are visible to the next `getSession` at once.
+ *
+ * @example
+ * ```ts
+ * import { createAuth, MemoryTokenStore } from 'gatehouse';
+ * const auth = createAuth({ stores: { tokens: new MemoryTokenStore({ maxSessions: 10_000 }) } });
+ * ```
+ */
+export class MemoryTokenStore implements TokenStore {
+  readonly #sessions: LRUCache<string, StoredSession>;
+  /** Current (not yet rotated) hash -> session id. */
+  readonly #current = new Map<string, string>();
+  /** Rotated hash -> session id. */
+  readonly #used: LRUCache<string, string>;
+
+  constructor(options: MemoryTokenStoreOptions = {}) {
+    const maxSessions = options.maxSessions ?? 100_000;
+    const maxUsedTokens = options.maxUsedTokens ?? 1_000_000;
+    for (const [name, value] of [
+      ['maxSessions', maxSessions],
+      ['maxUsedTokens', maxUsedTokens],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new TypeError(`MemoryTokenStore: ${name} must be a positive integer`);
+      }
+    }
+    this.#sessions = new LRUCache({
+      max: maxSessions,
+      dispose: (stored) => {
+        if (this.#current.get(stored.currentHash) === stored.record.id) {
+          this.#current.delete(stored.currentHash);
+        }
+      },
+    });
+    this.#used = new LRUCache({ max: maxUsedTokens });
+  }
+
+  async createSession(session: SessionRecord, tokenHash: string): Promise<void> {
+    this.#sessions.set(session.id, { record: { ...session }, currentHash: tokenHash });
+    this.#current.set(tokenHash, session.id);
+  }
+
+  async rotate(oldHash: string, newHash: string, rule: RotationRule): Promise<RotationResult> {
+    const currentOf = this.#current.get(oldHash);
+    if (currentOf !== undefined) {
+      const stored = this.#sessions.get(currentOf);
+      if (!stored) {
+        this.#current.delete(oldHash);
+        return { status: 'unknown' };
+      }
+      const session = stored.record;
+      if (session.revokedAt !== null) return { status: 'revoked', session: { ...session } };
+      if (rule.now >= session.expiresAt || rule.now - session.lastUsedAt > rule.idleMs) {
+        return { status: 'expired', session: { ...session } };
+      }
+      this.#current.delete(oldHash);
+      this.#used.set(oldHash, session.id);
+      this.#current.set(newHash, session.id);
+      stored.currentHash = newHash;
+      session.lastUsedAt = rule.now;
+      return { status: 'rotated', session: { ...session } };
+    }
+    const usedOf = this.#used.get(oldHash);
+    const stored = usedOf === undefined ? undefined : this.#sessions.get(usedOf);
+    if (!stored) return { status: 'unknown' };
+    const session = stored.record;
+    if (session.revokedAt !== null) return { status: 'revoked', session: { ...session } };
+    session.revokedAt = rule.now;
+    session.revokedReason = 'reuse';
+    return { status: 'reused', session: { ...session } };
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord | null> {
+    const stored = this.#sessions.get(sessionId);
+    return stored ? { ...stored.record } : null;
+  }
+
+  async revokeSession(sessionId: string, reason: string, now: number): Promise<void> {
+    const session = this.#sessions.get(sessionId)?.record;
+    if (session && session.revokedAt === null) {
+      session.revokedAt = now;
+      session.revokedReason = reason;
+    }
+  }
+
+  async revokeUserSessions(
+    userId: string,
+    reason: string,
+    now: number,
+    exceptSessionId?: string,
+  ): Promise<number> {
+    let count = 0;
+    for (const { record } of this.#sessions.values()) {
+      if (record.userId === userId && record.revokedAt === null && record.id !== exceptSessionId) {
+        record.revokedAt = now;
+        record.revokedReason = reason;
+        count++;
+      }
+    }
+    return count;
+  }
+
+  async prune(olderThan: number): Promise<number> {
+    const ended: string[] = [];
+    for (const { record } of this.#sessions.values()) {
+      if (
+        (record.revokedAt !== null && record.revokedAt < olderThan) ||
+        record.expiresAt < olderThan
+      ) {
+        ended.push(record.id);
+      }
+    }
+    for (const id of ended) this.#sessions.delete(id);
+    return ended.length;
+  }
+}

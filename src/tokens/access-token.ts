@@ -1,0 +1,289 @@
+import { compactVerify, SignJWT } from 'jose';
+import { AuthError } from '../errors.js';
+import type { KeySet, TokenKey } from './keys.js';
+
+/** Tokens longer than this (in characters) are refused before anything is decoded. */
+export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+
+/** The `typ` header of access tokens (RFC 9068). */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+/** The claims of a gatehouse access token. */
+export interface AccessTokenClaims {
+  /** The user id. */
+  sub: string;
+  email: string;
+  role: string;
+  /** The session (refresh-token family) id. */
+  sid: string;
+  /** A unique id of this token. */
+  jti: string;
+  /** Issued at, seconds since the epoch. */
+  iat: number;
+  /** Expires at, seconds since the epoch. */
+  exp: number;
+  /** Not before, seconds since the epoch (gatehouse does not set it; checked when present). */
+  nbf?: number;
+  iss: string;
+  aud: string | string[];
+  readonly [claim: string]: unknown;
+}
+
+/**
+ * The principal of a verified access token. Frozen: the same object may be returned to several
+ * callers from the verified-token cache.
+ *
+ * @example
+ * ```ts
+ * const principal: AccessPrincipal = await auth.verifyAccessToken(token);
+ * if (principal.role === 'admin') { ... }
+ * ```
+ */
+export interface AccessPrincipal {
+  readonly userId: string;
+  readonly email: string;
+  readonly role: string;
+  readonly sessionId: string;
+  readonly claims: Readonly<AccessTokenClaims>;
+}
+
+/** Why a token was refused; carried (as `cause.message`) by the `AuthError`, logged at debug. */
+export type TokenRejection =
+  | 'not_a_string'
+  | 'too_large'
+  | 'malformed'
+  | 'non_canonical_signature'
+  | 'bad_header'
+  | 'alg_none'
+  | 'header_not_allowed'
+  | 'unknown_kid'
+  | 'alg_mismatch'
+  | 'wrong_typ'
+  | 'bad_signature'
+  | 'bad_claims'
+  | 'wrong_iss'
+  | 'wrong_aud'
+  | 'not_yet_valid'
+  | 'issued_in_future'
+  | 'expired'
+  | 'session_ended'
+  | 'refresh_malformed'
+  | 'refresh_unknown'
+  | 'refresh_revoked'
+  | 'refresh_reused'
+  | 'refresh_expired'
+  | 'user_inactive';
+
+/**
+ * Builds the error of a refused token: TOKEN_EXPIRED for an expired access token or session,
+ * TOKEN_INVALID otherwise. The reason (never the token) is the `cause`'s message.
+ *
+ * @example
+ * ```ts
+ * throw tokenRejected('unknown_kid'); // AuthError TOKEN_INVALID, cause.message 'unknown_kid'
+ * ```
+ */
+export function tokenRejected(reason: TokenRejection): AuthError {
+  const code =
+    reason === 'expired' || reason === 'refresh_expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID';
+  return new AuthError(code, undefined, { cause: new Error(reason) });
+}
+
+/** The only header parameters a gatehouse access token may carry. */
+const ALLOWED_HEADER = new Set(['alg', 'kid', 'typ']);
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function base64urlValue(code: number): number {
+  if (code >= 65 && code <= 90) return code - 65; // A-Z
+  if (code >= 97 && code <= 122) return code - 71; // a-z
+  if (code >= 48 && code <= 57) return code + 4; // 0-9
+  return code === 45 ? 62 : 63; // '-' or '_' (the shape check allows nothing else)
+}
+
+/**
+ * Whether a base64url segment is the one canonical encoding of its bytes: unpadded, and the
+ * unused low bits of its last character are zero. Otherwise several strings decode to the same
+ * signature, which must never let a re-encoded token pass for a different one.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  const rest = segment.length % 4;
+  if (rest === 0) return true;
+  if (rest === 1) return false;
+  const last = base64urlValue(segment.charCodeAt(segment.length - 1));
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** What to put in an access token. */
+export interface AccessTokenSubject {
+  userId: string;
+  email: string;
+  role: string;
+  sessionId: string;
+}
+
+/** A successful verification: the principal and when the token stops being accepted (ms). */
+export interface VerifiedAccessToken {
+  principal: AccessPrincipal;
+  /** `exp` plus the clock tolerance, in ms: at or after this instant the token is expired. */
+  acceptUntil: number;
+}
+
+/**
+ * Signs and strictly verifies access JWTs with a key set. It checks signatures and claims only;
+ * the caller checks that the session is still active.
+ *
+ * @example
+ * ```ts
+ * const codec = new AccessTokenCodec({ keys, issuer: 'gatehouse', audience: 'gatehouse', toleranceMs: 30_000 });
+ * const { token } = await codec.sign({ userId, email, role, sessionId }, { now, ttlMs: 900_000, jti });
+ * const { principal } = await codec.verify(token, now);
+ * ```
+ */
+export class AccessTokenCodec {
+  readonly #keys: KeySet;
+  readonly #issuer: string;
+  readonly #audience: string;
+  readonly #toleranceMs: number;
+
+  constructor(options: { keys: KeySet; issuer: string; audience: string; toleranceMs: number }) {
+    this.#keys = options.keys;
+    this.#issuer = options.issuer;
+    this.#audience = options.audience;
+    this.#toleranceMs = options.toleranceMs;
+  }
+
+  /**
+   * Signs an access token with the active key. `expiresAt` (ms) caps `exp` (e.g. at the end of
+   * the session). Returns the token and its lifetime in seconds.
+   */
+  async sign(
+    subject: AccessTokenSubject,
+    { now, ttlMs, jti, expiresAt }: { now: number; ttlMs: number; jti: string; expiresAt?: number },
+  ): Promise<{ token: string; expiresIn: number }> {
+    const key = this.#keys.signing;
+    const signKey = key.signKey ?? (await key.ready.then(() => key.signKey));
+    if (!signKey) throw new AuthError('SERVER_ERROR', 'The token signing key is not available.');
+    const iat = Math.floor(now / 1000);
+    let exp = iat + Math.max(1, Math.floor(ttlMs / 1000));
+    if (expiresAt !== undefined) exp = Math.min(exp, Math.floor(expiresAt / 1000));
+    const token = await new SignJWT({
+      email: subject.email,
+      role: subject.role,
+      sid: subject.sessionId,
+    })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+      .setSubject(subject.userId)
+      .setJti(jti)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setIssuer(this.#issuer)
+      .setAudience(this.#audience)
+      .sign(signKey);
+    return { token, expiresIn: Math.max(0, exp - iat) };
+  }
+
+  /** Verifies a token's structure, header, signature and claims at `now` (ms). */
+  async verify(token: unknown, now: number): Promise<VerifiedAccessToken> {
+    if (typeof token !== 'string') throw tokenRejected('not_a_string');
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw tokenRejected('too_large');
+    if (!TOKEN_SHAPE.test(token)) throw tokenRejected('malformed');
+    const firstDot = token.indexOf('.');
+    const lastDot = token.lastIndexOf('.');
+    if (!isCanonicalBase64url(token.slice(lastDot + 1))) {
+      throw tokenRejected('non_canonical_signature');
+    }
+    const key = this.#keyFor(token.slice(0, firstDot));
+    const verifyKey = key.verifyKey ?? (await key.ready.then(() => key.verifyKey));
+    if (!verifyKey)
+      throw new AuthError('SERVER_ERROR', 'A token verification key is not available.');
+    let payload: Uint8Array;
+    try {
+      ({ payload } = await compactVerify(token, verifyKey, { algorithms: [key.alg] }));
+    } catch {
+      throw tokenRejected('bad_signature');
+    }
+    return this.#checkClaims(payload, now);
+  }
+
+  #keyFor(encodedHeader: string): TokenKey {
+    let header: unknown;
+    try {
+      header = JSON.parse(decoder.decode(Buffer.from(encodedHeader, 'base64url')));
+    } catch {
+      throw tokenRejected('bad_header');
+    }
+    if (!isPlainObject(header)) throw tokenRejected('bad_header');
+    const { alg, kid, typ } = header;
+    if (typeof alg !== 'string') throw tokenRejected('bad_header');
+    if (alg.toLowerCase() === 'none') throw tokenRejected('alg_none');
+    // Refuses crit, jwk, jku, x5u, x5c, x5t, cty, enc, zip, b64...: nothing is ever fetched,
+    // read or trusted because of a header.
+    for (const name in header) {
+      if (!ALLOWED_HEADER.has(name)) throw tokenRejected('header_not_allowed');
+    }
+    if (typeof typ !== 'string') throw tokenRejected('wrong_typ');
+    const type = typ.toLowerCase();
+    if (type !== ACCESS_TOKEN_TYPE && type !== `application/${ACCESS_TOKEN_TYPE}`) {
+      throw tokenRejected('wrong_typ');
+    }
+    const key = typeof kid === 'string' ? this.#keys.byKid(kid) : undefined;
+    if (!key) throw tokenRejected('unknown_kid');
+    if (key.alg !== alg) throw tokenRejected('alg_mismatch');
+    return key;
+  }
+
+  #checkClaims(payload: Uint8Array, now: number): VerifiedAccessToken {
+    let claims: unknown;
+    try {
+      claims = JSON.parse(decoder.decode(payload));
+    } catch {
+      throw tokenRejected('bad_claims');
+    }
+    if (!isPlainObject(claims)) throw tokenRejected('bad_claims');
+    const { sub, email, role, sid, jti, iat, exp, nbf, iss, aud } = claims;
+    if (
+      !isNonEmptyString(sub) ||
+      typeof email !== 'string' ||
+      typeof role !== 'string' ||
+      !isNonEmptyString(sid) ||
+      !isNonEmptyString(jti) ||
+      !isNumericDate(iat) ||
+      !isNumericDate(exp) ||
+      (nbf !== undefined && !isNumericDate(nbf))
+    ) {
+      throw tokenRejected('bad_claims');
+    }
+    if (iss !== this.#issuer) throw tokenRejected('wrong_iss');
+    if (aud !== this.#audience && !(Array.isArray(aud) && aud.includes(this.#audience))) {
+      throw tokenRejected('wrong_aud');
+    }
+    const tolerance = this.#toleranceMs;
+    if (nbf !== undefined && nbf * 1000 > now + tolerance) throw tokenRejected('not_yet_valid');
+    if (iat * 1000 > now + tolerance) throw tokenRejected('issued_in_future');
+    const acceptUntil = exp * 1000 + tolerance;
+    if (now >= acceptUntil) throw tokenRejected('expired');
+    if (Array.isArray(aud)) Object.freeze(aud);
+    const frozenClaims = Object.freeze(claims) as Readonly<AccessTokenClaims>;
+    const principal: AccessPrincipal = Object.freeze({
+      userId: sub,
+      email,
+      role,
+      sessionId: sid,
+      claims: frozenClaims,
+    });
+    return { principal, acceptUntil };
+  }
+}

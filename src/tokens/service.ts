@@ -1,0 +1,345 @@
+import { LRUCache } from 'lru-cache';
+import type { AuditEventName } from '../audit/events.js';
+import { type Clock, type Logger, type RandomSource, silentLogger } from '../runtime.js';
+import type { SessionRecord, TokenStore, UserStore } from '../stores/types.js';
+import {
+  type AccessPrincipal,
+  AccessTokenCodec,
+  type AccessTokenSubject,
+  tokenRejected,
+  type VerifiedAccessToken,
+} from './access-token.js';
+import { createKeySet, type JsonWebKeySet, type TokenKeyInput } from './keys.js';
+import type { ResolvedTokenOptions } from './options.js';
+import {
+  createRefreshToken,
+  hashRefreshToken,
+  isRefreshTokenShape,
+  randomId,
+  randomUuid,
+} from './refresh-token.js';
+import { SessionStateReader } from './session-state.js';
+
+/** What the caller knows about the request behind an operation (for audit events). */
+export interface TokenRequestContext {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** Where the token service sends its audit events (gatehouse's `AuditEmitter` fits). */
+export interface TokenAuditEmitter {
+  emit(input: {
+    event: AuditEventName;
+    status: 'success' | 'failure';
+    userId?: string | undefined;
+    context?: TokenRequestContext | undefined;
+    metadata?: Record<string, unknown>;
+  }): void;
+}
+
+/** The user fields an access token carries. */
+export interface TokenUser {
+  id: string;
+  email: string;
+  role: string;
+}
+
+/** Tokens handed to a client: `expiresIn` is the access token's lifetime in seconds. */
+export interface IssuedTokens {
+  token: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+/** The result of starting a session at login. */
+export interface StartedSession extends IssuedTokens {
+  sessionId: string;
+}
+
+/** Dependencies of {@link createTokenService}. */
+export interface TokenServiceDependencies {
+  /** Validated options (`resolveTokenOptions`). */
+  options: ResolvedTokenOptions;
+  store: TokenStore;
+  /** Reloaded on every refresh: a changed role is picked up, a disabled user is refused. */
+  users: Pick<UserStore, 'findById'>;
+  clock: Clock;
+  random: RandomSource;
+  audit: TokenAuditEmitter;
+  logger?: Logger;
+}
+
+/**
+ * The token half of gatehouse: access JWTs, refresh-token families with rotation and reuse
+ * detection, revocation, and the cached verify path.
+ *
+ * @example
+ * ```ts
+ * const tokens = createTokenService({
+ *   options: resolveTokenOptions({ keys: [{ kid: 'k1', alg: 'HS256', key: process.env.JWT_SECRET }] }),
+ *   store: new MemoryTokenStore(),
+ *   users,
+ *   clock: systemClock,
+ *   random: cryptoRandom,
+ *   audit,
+ * });
+ * const { token, refreshToken } = await tokens.startSession(user);
+ * const principal = await tokens.verifyAccessToken(token);
+ * ```
+ */
+export function createTokenService(deps: TokenServiceDependencies) {
+  const { options, store, users, clock, random, audit } = deps;
+  const logger = deps.logger ?? silentLogger;
+
+  let keyInputs: TokenKeyInput[];
+  if (options.keys) {
+    keyInputs = options.keys as TokenKeyInput[];
+  } else {
+    logger.warn(
+      'tokens.keys is not set: using an ephemeral HS256 key; tokens will not survive a restart or be shared between instances',
+    );
+    keyInputs = [{ kid: `ephemeral-${randomId(random, 6)}`, alg: 'HS256', key: random.bytes(32) }];
+  }
+  const keys = createKeySet(keyInputs, options.signingKid);
+  const codec = new AccessTokenCodec({
+    keys,
+    issuer: options.issuer,
+    audience: options.audience,
+    toleranceMs: options.clockTolerance,
+  });
+  const verified =
+    options.verifiedCacheSize > 0
+      ? new LRUCache<string, VerifiedAccessToken>({ max: options.verifiedCacheSize })
+      : null;
+  const sessions = new SessionStateReader({ store, clock, ttlMs: options.revocationCacheTtl });
+
+  function refused(err: unknown, what: string): unknown {
+    const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : 'error';
+    logger.debug(`${what} refused`, { reason });
+    return err;
+  }
+
+  async function assertSessionActive(principal: AccessPrincipal, now: number): Promise<void> {
+    const session = await sessions.get(principal.sessionId);
+    if (
+      session === null ||
+      session.revokedAt !== null ||
+      session.userId !== principal.userId ||
+      now >= session.expiresAt
+    ) {
+      throw tokenRejected('session_ended');
+    }
+  }
+
+  function issueAccessToken(subject: AccessTokenSubject, now: number, expiresAt?: number) {
+    return codec.sign(subject, {
+      now,
+      ttlMs: options.accessTtl,
+      jti: randomId(random),
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    });
+  }
+
+  function subjectOf(user: TokenUser, sessionId: string): AccessTokenSubject {
+    return { userId: user.id, email: user.email, role: user.role, sessionId };
+  }
+
+  return {
+    /** The public JWKS of the asymmetric keys (never a secret); empty for an HS256-only set. */
+    jwks(): JsonWebKeySet {
+      return keys.jwks;
+    },
+
+    /** Settles when every key is imported (they are imported once, at construction). */
+    ready(): Promise<void> {
+      return keys.ready;
+    },
+
+    /**
+     * Starts a session (a new refresh-token family) for a user who just logged in, and issues
+     * its first access and refresh tokens.
+     */
+    async startSession(user: TokenUser): Promise<StartedSession> {
+      const now = clock.now();
+      const session: SessionRecord = {
+        id: randomUuid(random),
+        userId: user.id,
+        createdAt: now,
+        expiresAt: now + options.refreshAbsoluteTtl,
+        lastUsedAt: now,
+        revokedAt: null,
+        revokedReason: null,
+      };
+      const refreshToken = createRefreshToken(random);
+      await store.createSession(session, hashRefreshToken(refreshToken));
+      const { token, expiresIn } = await issueAccessToken(
+        subjectOf(user, session.id),
+        now,
+        session.expiresAt,
+      );
+      return { token, refreshToken, expiresIn, sessionId: session.id };
+    },
+
+    /**
+     * Rotates a refresh token: the presented one is used up and a new pair is issued. The user
+     * is reloaded (a changed role is picked up). Throws TOKEN_INVALID for an unknown, revoked or
+     * reused token (reuse revokes the whole family and emits TOKEN_REUSE_DETECTED) and for a
+     * disabled or deleted user (the family is revoked); TOKEN_EXPIRED for an idle or too old
+     * session.
+     */
+    async refresh(refreshToken: unknown, context: TokenRequestContext = {}): Promise<IssuedTokens> {
+      try {
+        if (!isRefreshTokenShape(refreshToken)) throw tokenRejected('refresh_malformed');
+        const now = clock.now();
+        const next = createRefreshToken(random);
+        const result = await store.rotate(hashRefreshToken(refreshToken), hashRefreshToken(next), {
+          now,
+          idleMs: options.refreshIdleTtl,
+        });
+        switch (result.status) {
+          case 'unknown':
+            throw tokenRejected('refresh_unknown');
+          case 'revoked':
+            throw tokenRejected('refresh_revoked');
+          case 'expired':
+            throw tokenRejected('refresh_expired');
+          case 'reused': {
+            const { id: sessionId, userId } = result.session;
+            sessions.forgetSession(sessionId);
+            logger.warn('refresh token reuse detected; session revoked', { userId, sessionId });
+            audit.emit({
+              event: 'TOKEN_REUSE_DETECTED',
+              status: 'failure',
+              userId,
+              context,
+              metadata: { sessionId },
+            });
+            throw tokenRejected('refresh_reused');
+          }
+        }
+        const session = result.session;
+        const user = await users.findById(session.userId);
+        if (!user || !user.isActive) {
+          const reason = user ? 'user_disabled' : 'user_deleted';
+          await store.revokeSession(session.id, reason, now);
+          sessions.forgetSession(session.id);
+          audit.emit({
+            event: 'SESSIONS_REVOKED',
+            status: 'success',
+            userId: session.userId,
+            context,
+            metadata: { reason, count: 1, sessionId: session.id },
+          });
+          throw tokenRejected('user_inactive');
+        }
+        const { token, expiresIn } = await issueAccessToken(
+          subjectOf(user, session.id),
+          now,
+          session.expiresAt,
+        );
+        audit.emit({
+          event: 'TOKEN_REFRESHED',
+          status: 'success',
+          userId: user.id,
+          context,
+          metadata: { sessionId: session.id },
+        });
+        return { token, refreshToken: next, expiresIn };
+      } catch (err) {
+        throw refused(err, 'refresh token');
+      }
+    },
+
+    /**
+     * Verifies an access token and returns its principal, or throws TOKEN_EXPIRED /
+     * TOKEN_INVALID. A token found in the verified-token cache skips the signature check only:
+     * its expiry and its session's revocation are checked on every call.
+     */
+    async verifyAccessToken(token: string): Promise<AccessPrincipal> {
+      const now = clock.now();
+      let entry = verified?.get(token);
+      try {
+        if (entry === undefined) {
+          entry = await codec.verify(token, now);
+          await assertSessionActive(entry.principal, now);
+          verified?.set(token, entry);
+          return entry.principal;
+        }
+        if (now >= entry.acceptUntil) throw tokenRejected('expired');
+        await assertSessionActive(entry.principal, now);
+        return entry.principal;
+      } catch (err) {
+        if (entry !== undefined) verified?.delete(token);
+        throw refused(err, 'access token');
+      }
+    },
+
+    /** Signs an access token for a session without touching the store (used by benchmarks). */
+    signAccessToken(
+      user: TokenUser,
+      sessionId: string,
+    ): Promise<{ token: string; expiresIn: number }> {
+      return issueAccessToken(subjectOf(user, sessionId), clock.now());
+    },
+
+    /**
+     * Ends one session: its refresh token is refused, and so are its access tokens from the next
+     * verify on (within `revocationCacheTtl` on other instances). Idempotent.
+     */
+    async logout(sessionId: string, context: TokenRequestContext = {}): Promise<void> {
+      if (typeof sessionId !== 'string' || sessionId.length === 0) return;
+      const session = await store.getSession(sessionId);
+      if (!session) return;
+      await store.revokeSession(sessionId, 'logout', clock.now());
+      sessions.forgetSession(sessionId);
+      audit.emit({
+        event: 'LOGOUT',
+        status: 'success',
+        userId: session.userId,
+        context,
+        metadata: { sessionId },
+      });
+    },
+
+    /** Ends every session of a user; returns how many were active. */
+    async logoutAll(userId: string, context: TokenRequestContext = {}): Promise<number> {
+      const count = await store.revokeUserSessions(userId, 'logout_all', clock.now());
+      sessions.forgetUser(userId);
+      audit.emit({ event: 'LOGOUT_ALL', status: 'success', userId, context, metadata: { count } });
+      return count;
+    },
+
+    /**
+     * Ends every session of a user but `exceptSessionId`, for a reason such as
+     * `'password_changed'` or `'user_disabled'`; emits SESSIONS_REVOKED; returns the count.
+     */
+    async revokeUserSessions(
+      userId: string,
+      reason: string,
+      {
+        exceptSessionId,
+        context = {},
+      }: { exceptSessionId?: string; context?: TokenRequestContext } = {},
+    ): Promise<number> {
+      const count = await store.revokeUserSessions(userId, reason, clock.now(), exceptSessionId);
+      sessions.forgetUser(userId);
+      audit.emit({
+        event: 'SESSIONS_REVOKED',
+        status: 'success',
+        userId,
+        context,
+        metadata:
+          exceptSessionId === undefined ? { reason, count } : { reason, count, exceptSessionId },
+      });
+      return count;
+    },
+
+    /** Deletes sessions that ended before `olderThan` (default: now); returns the count. */
+    pruneSessions(olderThan: number = clock.now()): Promise<number> {
+      return store.prune(olderThan);
+    },
+  };
+}
+
+/** The token service, as returned by {@link createTokenService}. */
+export type TokenService = ReturnType<typeof createTokenService>;
