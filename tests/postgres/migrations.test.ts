@@ -1,0 +1,242 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  migrate,
+  migrationScripts,
+  PostgresUserStore,
+  type Queryable,
+  withTransaction,
+} from '../../adapters/postgres/index.js';
+import { isAuthError } from '../../src/errors.js';
+import { DATABASE_URL, freshSchema, openPool, server } from './databases.js';
+
+const HASH = `$2b$10$${'a'.repeat(53)}`;
+
+async function tables(client: Queryable, schema: string): Promise<string[]> {
+  const { rows } = await client.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+    [schema],
+  );
+  return (rows as { table_name: string }[]).map((r) => r.table_name);
+}
+
+/** Every column of the gh_ tables of a schema, with its type and nullability. */
+async function columns(client: Queryable, schema: string, except = ''): Promise<unknown[]> {
+  const { rows } = await client.query(
+    `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+     WHERE table_schema = $1 AND table_name LIKE 'gh\\_%' AND table_name <> $2 ORDER BY 1, 2`,
+    [schema, except],
+  );
+  return rows;
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<unknown> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isAuthError(err) ? err.code : err).toBe(code);
+  return err;
+}
+
+describe('migrate on PGlite', () => {
+  let db: PGlite;
+  beforeAll(async () => {
+    db = new PGlite();
+    await db.waitReady;
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('creates every table in the chosen schema with the prefix and records the version', async () => {
+    const result = await migrate(db, { schema: 'auth', tablePrefix: 'gh_' });
+    expect(result).toEqual({ applied: [1], version: 1, roles: ['admin', 'user'] });
+    expect(await tables(db, 'auth')).toEqual([
+      'gh_audit_events',
+      'gh_login_attempts',
+      'gh_migrations',
+      'gh_rate_limits',
+      'gh_refresh_tokens',
+      'gh_roles',
+      'gh_sessions',
+      'gh_users',
+    ]);
+    const { rows } = await db.query('SELECT version, name FROM auth.gh_migrations');
+    expect(rows).toEqual([{ version: 1, name: 'initial schema' }]);
+  });
+
+  it('applies nothing the second time (idempotent)', async () => {
+    const again = await migrate(db, { schema: 'auth', tablePrefix: 'gh_' });
+    expect(again.applied).toEqual([]);
+    expect(again.version).toBe(1);
+  });
+
+  it('keeps installations with different prefixes apart in one schema', async () => {
+    await migrate(db, { schema: 'auth', tablePrefix: 'other_' });
+    const a = new PostgresUserStore(db, { schema: 'auth', tablePrefix: 'gh_' });
+    const b = new PostgresUserStore(db, { schema: 'auth', tablePrefix: 'other_' });
+    await a.create({ email: 'ada@example.com', name: 'Ada', role: 'user', passwordHash: HASH });
+    expect(await b.findByEmail('ada@example.com')).toBeNull();
+    await b.create({ email: 'ada@example.com', name: 'Ada', role: 'user', passwordHash: HASH });
+  });
+
+  it('runs concurrent calls one after the other, applying each migration once', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => migrate(db, { schema: 'concurrent' })),
+    );
+    expect(results.flatMap((r) => r.applied)).toEqual([1]);
+  });
+
+  it('syncs the roles table to the given roles', async () => {
+    const result = await migrate(db, { schema: 'roles1', roles: ['reader', 'editor', 'admin'] });
+    expect(result.roles).toEqual(['admin', 'editor', 'reader']);
+    const users = new PostgresUserStore(db, { schema: 'roles1' });
+    const editor = await users.create({
+      email: 'ed@example.com',
+      name: 'Ed',
+      role: 'editor',
+      passwordHash: HASH,
+    });
+    expect(editor.role).toBe('editor');
+  });
+
+  it('refuses a user whose role is not in the roles table with VALIDATION_ERROR', async () => {
+    const users = new PostgresUserStore(db, { schema: 'roles1' });
+    await expectCode(
+      users.create({ email: 'x@example.com', name: 'X', role: 'superuser', passwordHash: HASH }),
+      'VALIDATION_ERROR',
+    );
+    const reader = await users.create({
+      email: 'r@example.com',
+      name: 'R',
+      role: 'reader',
+      passwordHash: HASH,
+    });
+    await expectCode(users.update(reader.id, { role: 'superuser' }), 'VALIDATION_ERROR');
+  });
+
+  it('refuses to drop a role still assigned to a user, changing nothing', async () => {
+    const err = await expectCode(
+      migrate(db, { schema: 'roles1', roles: ['reader', 'admin'] }),
+      'INVALID_CONFIG',
+    );
+    expect((err as Error).message).toContain('"editor" (1 users)');
+    expect((await migrate(db, { schema: 'roles1' })).roles).toEqual(['admin', 'editor', 'reader']);
+  });
+
+  it('drops roles no user holds when they leave the list', async () => {
+    const users = new PostgresUserStore(db, { schema: 'roles1' });
+    const editor = await users.findByEmail('ed@example.com');
+    await users.update(editor!.id, { role: 'reader' });
+    const result = await migrate(db, { schema: 'roles1', roles: ['reader', 'admin'] });
+    expect(result.roles).toEqual(['admin', 'reader']);
+  });
+
+  it('rolls the whole run back when a statement fails', async () => {
+    await db.query('CREATE SCHEMA broken');
+    // A table in the way of the first migration makes it fail half-way.
+    await db.query('CREATE TABLE broken.users (id int)');
+    await expectCode(migrate(db, { schema: 'broken' }), 'SERVER_ERROR');
+    expect(await tables(db, 'broken')).toEqual(['users']);
+  });
+
+  it('rejects invalid table options and roles with INVALID_CONFIG naming the option', async () => {
+    for (const [options, option] of [
+      [{ schema: 'auth; DROP TABLE users' }, 'schema'],
+      [{ tablePrefix: 'gh-' }, 'tablePrefix'],
+      [{ tablePrefix: 'x'.repeat(21) }, 'tablePrefix'],
+      [{ roles: [] }, 'roles'],
+      [{ roles: ['user', ' admin'] }, 'roles'],
+      [{ roles: ["x'); DROP TABLE users; --\u0000"] }, 'roles'],
+    ] as const) {
+      const err = await expectCode(migrate(db, options), 'INVALID_CONFIG');
+      expect((err as { details?: unknown }).details).toEqual({ option });
+    }
+  });
+
+  it('renders the migrations as SQL scripts that build the same schema', async () => {
+    const [script] = migrationScripts({ schema: 'scripted', tablePrefix: 'gh_' });
+    expect(script?.version).toBe(1);
+    expect(script?.sql).toContain('CREATE TABLE "scripted"."gh_users"');
+    await db.exec(`CREATE SCHEMA scripted; ${script?.sql}`);
+    const scripted = await columns(db, 'scripted');
+    expect(scripted.length).toBeGreaterThan(30);
+    expect(scripted).toEqual(await columns(db, 'auth', 'gh_migrations'));
+  });
+});
+
+describe('withTransaction', () => {
+  let db: PGlite;
+  beforeAll(async () => {
+    db = new PGlite();
+    await db.exec('CREATE TABLE t (n int)');
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('commits on success and rolls back when the function throws', async () => {
+    await withTransaction(db, async (tx) => {
+      await tx.query('INSERT INTO t VALUES (1)');
+    });
+    await expect(
+      withTransaction(db, async (tx) => {
+        await tx.query('INSERT INTO t VALUES (2)');
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await db.query('SELECT n FROM t')).rows).toEqual([{ n: 1 }]);
+  });
+
+  it('runs BEGIN and COMMIT on a single-connection client without its own transaction API', async () => {
+    const seen: string[] = [];
+    const single: Queryable = {
+      query: (text, params) => {
+        seen.push(text.split(' ')[0]!);
+        return db.query(text, params);
+      },
+    };
+    await withTransaction(single, async (tx) => {
+      await tx.query('INSERT INTO t VALUES (3)');
+    });
+    await expect(
+      withTransaction(single, async () => {
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(seen).toEqual(['BEGIN', 'INSERT', 'COMMIT', 'BEGIN', 'ROLLBACK']);
+  });
+});
+
+describe.skipIf(server.skip)('migrate on a PostgreSQL server (DATABASE_URL)', () => {
+  it('applies each migration once when 8 app instances start at the same time', async () => {
+    const schema = freshSchema();
+    const pools = Array.from({ length: 8 }, () => openPool({ max: 2 }));
+    try {
+      const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
+      expect(results.flatMap((r) => r.applied)).toEqual([1]);
+      const { rows } = await pools[0]!.query(
+        `SELECT count(*)::int AS n FROM "${schema}".migrations`,
+      );
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      await pools[0]!.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await Promise.all(pools.map((pool) => pool.end()));
+    }
+  });
+
+  it('migrates through a single pg.Client too', async () => {
+    const schema = freshSchema();
+    const { Client } = (await import('pg')).default;
+    const client = new Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    try {
+      expect((await migrate(client, { schema })).applied).toEqual([1]);
+      expect((await migrate(client, { schema })).applied).toEqual([]);
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    }
+  });
+});
