@@ -10,6 +10,15 @@ import {
 } from './credentials/service.js';
 import { AuthError } from './errors.js';
 import { bcryptHasher } from './passwords/hasher.js';
+import { accessDeniedMetadata } from './policy/access-denied.js';
+import type { Policy, PolicyModelOf, UntypedPolicy } from './policy/policy.js';
+import type {
+  CheckedResource,
+  Permission,
+  PolicyExplanation,
+  PolicyFilter,
+  PolicyPrincipal,
+} from './policy/types.js';
 import { cryptoRandom, silentLogger, systemClock } from './runtime.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
@@ -30,7 +39,7 @@ import type { PublicUser } from './stores/types.js';
  * const { user } = await auth.login({ email: 'ada@example.com', password: 'correct horse battery' }, { ip: '203.0.113.7' });
  * ```
  */
-export function createAuth(options: AuthOptions = {}) {
+export function createAuth<P extends Policy = Policy>(options: AuthOptions & { policy?: P } = {}) {
   const config = resolveAuthOptions(options);
   const clock = config.clock ?? systemClock;
   const random = config.random ?? cryptoRandom;
@@ -68,6 +77,18 @@ export function createAuth(options: AuthOptions = {}) {
     logger.error('could not prepare the dummy hash', { error: String(err) });
   });
 
+  // Checks are typed by the configured policy's resources and actions.
+  type Model = PolicyModelOf<P>;
+  type Check = Permission<Model>;
+  const policy = config.policy as UntypedPolicy | undefined;
+  function requirePolicy(): UntypedPolicy {
+    if (policy) return policy;
+    throw new AuthError(
+      'INVALID_CONFIG',
+      'No authorization policy: pass createAuth({ policy: definePolicy(...) }) to use can(), authorize(), explain() or filter().',
+    );
+  }
+
   async function requireUser(userId: string): Promise<PublicUser> {
     const user = typeof userId === 'string' ? await users.findById(userId) : null;
     if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
@@ -83,6 +104,69 @@ export function createAuth(options: AuthOptions = {}) {
     clock,
     /** The audit emitter (adapters emit RATE_LIMITED / CSRF_REJECTED through it). */
     audit,
+
+    /** The authorization policy (`options.policy`), or undefined when none was given. */
+    policy: config.policy as P | undefined,
+
+    /**
+     * Whether `principal` may do `permission` (to `resource` when given); see `Policy.can`.
+     * A conditional grant checked without a resource answers false. No audit event.
+     */
+    can<C extends Check>(
+      principal: PolicyPrincipal | null | undefined,
+      permission: C,
+      resource?: CheckedResource<Model, C>,
+    ): boolean {
+      return (policy ?? requirePolicy()).can(principal, permission, resource);
+    },
+
+    /**
+     * Like `can`, but throws `AuthError('FORBIDDEN')` when denied, after emitting an
+     * `ACCESS_DENIED` audit event whose metadata says which rule or reason decided
+     * (permission, role, reason, rule), never the resource's data.
+     */
+    authorize<C extends Check>(
+      principal: PolicyPrincipal | null | undefined,
+      permission: C,
+      resource?: CheckedResource<Model, C>,
+      context: RequestContext = {},
+    ): void {
+      const engine = policy ?? requirePolicy();
+      if (engine.can(principal, permission, resource)) return;
+      audit.emit({
+        event: 'ACCESS_DENIED',
+        status: 'failure',
+        userId: typeof principal?.userId === 'string' ? principal.userId : undefined,
+        context,
+        metadata: accessDeniedMetadata(engine.explain(principal, permission, resource)),
+      });
+      throw new AuthError('FORBIDDEN');
+    },
+
+    /** Whether `principal` may do `permission` to at least some instance; see `Policy.canSome`. */
+    canSome<C extends Check>(
+      principal: PolicyPrincipal | null | undefined,
+      permission: C,
+    ): boolean {
+      return (policy ?? requirePolicy()).canSome(principal, permission);
+    },
+
+    /** The decision with the rule and role that made it, or why nothing matched. */
+    explain<C extends Check>(
+      principal: PolicyPrincipal | null | undefined,
+      permission: C,
+      resource?: CheckedResource<Model, C>,
+    ): PolicyExplanation {
+      return (policy ?? requirePolicy()).explain(principal, permission, resource);
+    },
+
+    /** The policy's conditions for `permission` as data for a store's query; see `Policy.filter`. */
+    filter<C extends Check>(
+      principal: PolicyPrincipal | null | undefined,
+      permission: C,
+    ): PolicyFilter {
+      return (policy ?? requirePolicy()).filter(principal, permission);
+    },
 
     /**
      * Registers a user with the default role. Throws VALIDATION_ERROR (bad email, name or
@@ -151,5 +235,5 @@ export function createAuth(options: AuthOptions = {}) {
   return auth;
 }
 
-/** A gatehouse instance, as returned by {@link createAuth}. */
-export type Auth = ReturnType<typeof createAuth>;
+/** A gatehouse instance, as returned by {@link createAuth}; `P` is the type of its policy. */
+export type Auth<P extends Policy = Policy> = ReturnType<typeof createAuth<P>>;

@@ -4,6 +4,7 @@ import { durationSchema } from './duration.js';
 import type { PasswordHasher } from './passwords/hasher.js';
 import { DEFAULT_BCRYPT_COST, MIN_BCRYPT_COST } from './passwords/index.js';
 import type { PasswordCheck } from './passwords/policy.js';
+import type { Policy } from './policy/policy.js';
 import type { Clock, Logger, RandomSource } from './runtime.js';
 import type { AttemptStore, RateLimitStore, TokenStore, UserStore } from './stores/types.js';
 import { parseOptions } from './validation.js';
@@ -90,6 +91,14 @@ export const authOptionsSchema = z
     clock: implementing<Clock>('a Clock', ['now']).optional(),
     random: implementing<RandomSource>('a RandomSource', ['bytes']).optional(),
     logger: implementing<Logger>('a Logger', ['debug', 'info', 'warn', 'error']).optional(),
+    /** The authorization policy behind `auth.can()` and friends, made by `definePolicy()`. */
+    policy: implementing<Policy>('a policy made by definePolicy()', [
+      'can',
+      'authorize',
+      'canSome',
+      'explain',
+      'filter',
+    ]).optional(),
   })
   .strict();
 

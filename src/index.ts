@@ -16,6 +16,38 @@ export type { HashPasswordOptions } from './passwords/index.js';
 export { hashPassword, verifyPassword } from './passwords/index.js';
 export type { PasswordCheck, PasswordCheckContext, PasswordRules } from './passwords/policy.js';
 export { checkNewPassword, MAX_PASSWORD_BYTES, normalizePassword } from './passwords/policy.js';
+export { accessDeniedMetadata } from './policy/access-denied.js';
+export type { PolicyFilterSqlOptions } from './policy/filter.js';
+export { matchesPolicyFilter, policyFilterToSql } from './policy/filter.js';
+export type { Policy, PolicyModelOf } from './policy/policy.js';
+export { definePolicy, resource } from './policy/policy.js';
+export type { SeedOrderResource, SeedUserResource } from './policy/seed-policy.js';
+export { seedPolicy } from './policy/seed-policy.js';
+export type {
+  ActionOf,
+  CheckedResource,
+  ConditionalRule,
+  ConditionLiteral,
+  FieldEquals,
+  Permission,
+  PolicyDecisionReason,
+  PolicyDefinition,
+  PolicyExplanation,
+  PolicyFilter,
+  PolicyPrincipal,
+  PolicyRule,
+  PolicyRuleReference,
+  PrincipalField,
+  PrincipalReference,
+  ResourceDeclaration,
+  ResourceModel,
+  ResourceSpec,
+  ResourceTypeOf,
+  RoleDefinition,
+  RulePermission,
+  WhenCondition,
+  WhereCondition,
+} from './policy/types.js';
 export type { Clock, Logger, RandomSource } from './runtime.js';
 export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
 export { MemoryAttemptStore } from './stores/memory-attempt-store.js';

@@ -123,6 +123,16 @@ export interface Policy<M extends ResourceModel = ResourceModel, R extends strin
   hasRole(role: string): role is R;
 }
 
+/**
+ * The resource model of a policy type, to type code that wraps a policy (like `createAuth`).
+ *
+ * @example
+ * ```ts
+ * type SeedPermission = Permission<PolicyModelOf<typeof seedPolicy>>; // 'users:read' | ...
+ * ```
+ */
+export type PolicyModelOf<P> = P extends Policy<infer M, string> ? M : ResourceModel;
+
 const FALSE = 0;
 const TRUE = 1;
 const UNKNOWN = 2;
@@ -445,6 +455,12 @@ class CompiledPolicyEngine {
     return conjunction;
   }
 }
+
+/** A policy seen without its model types (for code that wraps one, like `createAuth`). */
+export type UntypedPolicy = Pick<
+  CompiledPolicyEngine,
+  'can' | 'authorize' | 'canSome' | 'explain' | 'filter'
+>;
 
 function conjunctionKey(conjunction: readonly FieldEquals[]): string {
   return conjunction
