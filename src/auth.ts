@@ -22,8 +22,10 @@ import type {
 import { cryptoRandom, silentLogger, systemClock } from './runtime.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
+import { MemoryTokenStore } from './stores/memory-token-store.js';
 import { MemoryUserStore } from './stores/memory-user-store.js';
 import type { PublicUser } from './stores/types.js';
+import { createTokenService } from './tokens/service.js';
 
 /**
  * Creates an independent gatehouse instance. Options are validated at once: a wrong option
@@ -76,6 +78,16 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
   credentials.dummyHash().catch((err: unknown) => {
     logger.error('could not prepare the dummy hash', { error: String(err) });
   });
+  const tokenStore = config.stores.tokens ?? new MemoryTokenStore();
+  const tokens = createTokenService({
+    options: config.tokens,
+    store: tokenStore,
+    users,
+    clock,
+    random,
+    audit,
+    logger,
+  });
 
   // Checks are typed by the configured policy's resources and actions.
   type Model = PolicyModelOf<P>;
@@ -99,7 +111,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     /** The resolved, validated options (read-only view). */
     config,
     /** The stores in use (the configured ones or the memory defaults). */
-    stores: { users, attempts, rateLimits },
+    stores: { users, attempts, rateLimits, tokens: tokenStore },
     /** The clock in use. */
     clock,
     /** The audit emitter (adapters emit RATE_LIMITED / CSRF_REJECTED through it). */
@@ -182,8 +194,47 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
      */
     async login(input: LoginInput, context: RequestContext = {}) {
       const user = await credentials.verifyLogin(input, context);
-      return { user: toPublicUser(user) };
+      const session = await tokens.startSession(user);
+      return {
+        token: session.token,
+        refreshToken: session.refreshToken,
+        expiresIn: session.expiresIn,
+        user: toPublicUser(user),
+      };
     },
+
+    /**
+     * Rotates a refresh token: returns a new `{ token, refreshToken, expiresIn }` and uses the
+     * presented one up. The user is reloaded (a new role applies). Throws TOKEN_INVALID for an
+     * unknown, revoked or reused token (reuse revokes the whole session and emits
+     * TOKEN_REUSE_DETECTED) or a disabled/deleted user; TOKEN_EXPIRED for an ended session.
+     */
+    refresh(refreshToken: string, context: RequestContext = {}) {
+      return tokens.refresh(refreshToken, context);
+    },
+
+    /**
+     * Verifies an access token: returns `{ userId, email, role, sessionId, claims }` or throws
+     * TOKEN_EXPIRED / TOKEN_INVALID (bad token, or its session ended). Cached: a repeated token
+     * skips the signature check, never the expiry or revocation check.
+     */
+    verifyAccessToken: tokens.verifyAccessToken,
+
+    /** Ends one session: its refresh token and its access tokens stop working. Idempotent. */
+    logout(sessionId: string, context: RequestContext = {}): Promise<void> {
+      return tokens.logout(sessionId, context);
+    },
+
+    /** Ends every session of a user; returns how many were active. */
+    logoutAll(userId: string, context: RequestContext = {}): Promise<number> {
+      return tokens.logoutAll(userId, context);
+    },
+
+    /** The public JWKS (`/.well-known/jwks.json`): asymmetric keys only, never a secret. */
+    jwks: tokens.jwks,
+
+    /** Deletes ended sessions (revoked or expired before `olderThan`, default now). */
+    pruneSessions: tokens.pruneSessions,
 
     /** Changes a user's password after checking the current one. */
     async changePassword(
@@ -192,6 +243,11 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       context: RequestContext & { sessionId?: string } = {},
     ): Promise<void> {
       await credentials.changePassword(userId, input, context);
+      // The session that changed the password (when given) stays; every other one ends.
+      await tokens.revokeUserSessions(userId, 'password_changed', {
+        ...(context.sessionId === undefined ? {} : { exceptSessionId: context.sessionId }),
+        context,
+      });
     },
 
     /** Returns a user without its hash; NOT_FOUND when there is none. */
@@ -224,12 +280,14 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       const user = await users.update(userId, { isActive: false });
       if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
       audit.emit({ event: 'USER_DISABLED', status: 'success', userId, context });
+      await tokens.revokeUserSessions(userId, 'user_disabled', { context });
     },
 
     /** Deletes a user. */
     async deleteUser(userId: string, context: RequestContext = {}): Promise<void> {
       if (!(await users.delete(userId))) throw new AuthError('NOT_FOUND', 'User not found.');
       audit.emit({ event: 'USER_DELETED', status: 'success', userId, context });
+      await tokens.revokeUserSessions(userId, 'user_deleted', { context });
     },
   };
   return auth;

@@ -7,6 +7,7 @@ import type { PasswordCheck } from './passwords/policy.js';
 import type { Policy } from './policy/policy.js';
 import type { Clock, Logger, RandomSource } from './runtime.js';
 import type { AttemptStore, RateLimitStore, TokenStore, UserStore } from './stores/types.js';
+import { tokenOptionsSchema } from './tokens/options.js';
 import { parseOptions } from './validation.js';
 
 function implementing<T>(what: string, methods: string[]) {
@@ -77,6 +78,8 @@ export const authOptionsSchema = z
     stores: storesSchema.prefault({}),
     passwords: passwordsSchema.prefault({}),
     lockout: lockoutSchema.prefault({}),
+    /** Access tokens, keys, refresh sessions and the verify cache; see docs/tokens.md. */
+    tokens: tokenOptionsSchema.prefault({}),
     defaultRole: z.string().min(1).default('user'),
     audit: fn<AuditSink>('a function (event) => void').optional(),
     auditEmailKey: z

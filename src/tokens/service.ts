@@ -311,7 +311,8 @@ export function createTokenService(deps: TokenServiceDependencies) {
 
     /**
      * Ends every session of a user but `exceptSessionId`, for a reason such as
-     * `'password_changed'` or `'user_disabled'`; emits SESSIONS_REVOKED; returns the count.
+     * `'password_changed'` or `'user_disabled'`; returns the count, and emits SESSIONS_REVOKED
+     * when it is not 0.
      */
     async revokeUserSessions(
       userId: string,
@@ -323,6 +324,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
     ): Promise<number> {
       const count = await store.revokeUserSessions(userId, reason, clock.now(), exceptSessionId);
       sessions.forgetUser(userId);
+      if (count === 0) return 0;
       audit.emit({
         event: 'SESSIONS_REVOKED',
         status: 'success',
