@@ -33,9 +33,12 @@ const ok = await attempt('correct horse battery');
 show('login with the right password', ok);
 
 show('login with a wrong password', await attempt('wrong password'));
-show('login with an unknown email (same answer: no enumeration)', await auth
-  .login({ email: 'nobody@example.com', password: 'whatever1' })
-  .catch((err: AuthError) => err.toJSON()));
+show(
+  'login with an unknown email (same answer: no enumeration)',
+  await auth
+    .login({ email: 'nobody@example.com', password: 'whatever1' })
+    .catch((err: AuthError) => err.toJSON()),
+);
 
 show('second wrong password', await attempt('still wrong'));
 show('third wrong password (the threshold is 3 in this demo)', await attempt('wrong again'));
@@ -46,10 +49,16 @@ try {
   show('the right password while locked', { ...e.toJSON(), retryAfter: e.retryAfter });
 }
 
-show('a 73-byte password is refused, never truncated', await auth
-  .register({ email: 'long@example.com', password: 'x'.repeat(73), name: 'Long' })
-  .catch((err: AuthError) => err.toJSON()));
+show(
+  'a 73-byte password is refused, never truncated',
+  await auth
+    .register({ email: 'long@example.com', password: 'x'.repeat(73), name: 'Long' })
+    .catch((err: AuthError) => err.toJSON()),
+);
 
 console.log('\n▸ audit events (emails only as keyed hashes, never a password or hash)');
-for (const e of events) console.log(`  ${e.timestamp} ${e.event.padEnd(16)} ${e.status.padEnd(7)} ${JSON.stringify(e.metadata)}`);
+for (const e of events)
+  console.log(
+    `  ${e.timestamp} ${e.event.padEnd(16)} ${e.status.padEnd(7)} ${JSON.stringify(e.metadata)}`,
+  );
 console.log('\nNext: read README.md and docs/ for Express, Fastify and Postgres.');

@@ -30,7 +30,13 @@ for (const [path, entry] of Object.entries(lock.packages)) {
     if (lock.packages[key]) continue;
     const platform = PLATFORMS[name.slice('@node-rs/bcrypt-'.length)];
     if (!platform) throw new Error(`unknown platform package ${name}`);
-    lock.packages[key] = { version, license: 'MIT', optional: true, ...platform, engines: { node: '>= 10' } };
+    lock.packages[key] = {
+      version,
+      license: 'MIT',
+      optional: true,
+      ...platform,
+      engines: { node: '>= 10' },
+    };
     added++;
   }
 }

@@ -123,9 +123,12 @@ export class CredentialService {
     await this.#reserve(key, email, context);
 
     const user = await this.#o.users.findByEmail(email);
-    const valid = user
-      ? await this.#o.hasher.verify(password, user.passwordHash)
-      : (await this.#o.hasher.verify(password, await this.dummyHash()), false);
+    // Without an account the check runs against the dummy hash and its result is ignored.
+    const checked = await this.#o.hasher.verify(
+      password,
+      user ? user.passwordHash : await this.dummyHash(),
+    );
+    const valid = user !== null && checked;
 
     if (!user || !valid || !user.isActive) {
       const reason = !user ? 'unknown_user' : !valid ? 'wrong_password' : 'disabled';
