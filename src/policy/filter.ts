@@ -40,7 +40,14 @@ export function matchesPolicyFilter(filter: PolicyFilter, row: object): boolean 
   return false;
 }
 
-/** Options of {@link policyFilterToSql}. */
+/**
+ * Options of {@link policyFilterToSql}.
+ *
+ * @example
+ * ```ts
+ * const options: PolicyFilterSqlOptions = { columns: { userId: 'user_id' }, table: 'o', firstParam: 2 };
+ * ```
+ */
 export interface PolicyFilterSqlOptions {
   /**
    * Column name of each resource field, when it differs (e.g. `{ userId: 'user_id' }`).

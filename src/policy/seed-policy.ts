@@ -1,11 +1,25 @@
 import { definePolicy, resource } from './policy.js';
 
-/** The fields of a user that {@link seedPolicy} reads. */
+/**
+ * The fields of a user that {@link seedPolicy} reads.
+ *
+ * @example
+ * ```ts
+ * seedPolicy.can(principal, 'users:read', { id: req.params.id } satisfies SeedUserResource);
+ * ```
+ */
 export interface SeedUserResource {
   readonly id: string;
 }
 
-/** The fields of an order that {@link seedPolicy} reads. */
+/**
+ * The fields of an order that {@link seedPolicy} reads.
+ *
+ * @example
+ * ```ts
+ * seedPolicy.can(principal, 'orders:read', order satisfies SeedOrderResource);
+ * ```
+ */
 export interface SeedOrderResource {
   readonly userId: string;
 }
