@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  // The examples import gatehouse as users do; in tests those names resolve to the sources.
+  resolve: {
+    alias: [
+      { find: /^gatehouse$/, replacement: here('./src/index.ts') },
+      { find: /^gatehouse\/testing$/, replacement: here('./src/testing/index.ts') },
+      { find: /^gatehouse\/(express|fastify|postgres)$/, replacement: here('./adapters/$1/index.ts') },
+    ],
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     exclude: ['tests/package/**', 'node_modules/**'],
