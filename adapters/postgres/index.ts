@@ -2,6 +2,10 @@
 // with any client that has `query(text, params)`: pg.Pool, pg.Client or PGlite. Every name is
 // listed; types go out with `export type`.
 
+// The policy engine's filter as a SQL condition lives in the core (it imports no driver); it is
+// listed here too so that a Postgres user finds it next to the stores.
+export type { PolicyFilterSqlOptions } from '../../src/policy/filter.js';
+export { policyFilterToSql } from '../../src/policy/filter.js';
 export { PostgresAttemptStore } from './attempt-store.js';
 export { PostgresAuditLog } from './audit-log.js';
 export { isUnavailable, toServerError } from './database-error.js';

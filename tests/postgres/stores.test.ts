@@ -7,9 +7,11 @@ import {
   PostgresAuditLog,
   PostgresRateLimitStore,
   PostgresUserStore,
+  policyFilterToSql,
 } from '../../adapters/postgres/index.js';
 import type { AuditEvent } from '../../src/audit/events.js';
 import { isAuthError } from '../../src/errors.js';
+import { seedPolicy } from '../../src/policy/seed-policy.js';
 import type { LockoutRule } from '../../src/stores/types.js';
 import { type TestDatabase, targets } from './databases.js';
 
@@ -300,6 +302,26 @@ for (const target of targets) {
           sessions: 0,
           auditEvents: 0,
         });
+      });
+    });
+
+    describe('policyFilterToSql', () => {
+      it('lists only the caller’s own orders with the seed policy’s filter', async () => {
+        const orders = `${db.options.schema ? `"${db.options.schema}".` : ''}"gh_test_orders"`;
+        await db.client.query(
+          `CREATE TABLE IF NOT EXISTS ${orders} (id int PRIMARY KEY, user_id text, total numeric)`,
+        );
+        await db.client.query(`TRUNCATE ${orders}`);
+        await db.client.query(
+          `INSERT INTO ${orders} VALUES (1, 'u1', 10), (2, 'u2', 20), (3, 'u1', 30), (4, NULL, 40)`,
+        );
+        const filter = seedPolicy.filter({ userId: 'u1', role: 'user' }, 'orders:read');
+        const where = policyFilterToSql(filter, { columns: { userId: 'user_id' }, firstParam: 2 });
+        const { rows } = await db.client.query(
+          `SELECT id FROM ${orders} WHERE total >= $1 AND ${where.text} ORDER BY id`,
+          [0, ...where.params],
+        );
+        expect(rows).toEqual([{ id: 1 }, { id: 3 }]);
       });
     });
   });
