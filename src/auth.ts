@@ -19,6 +19,7 @@ import type {
   PolicyFilter,
   PolicyPrincipal,
 } from './policy/types.js';
+import { RateLimiter } from './ratelimit/limiter.js';
 import { cryptoRandom, silentLogger, systemClock } from './runtime.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
@@ -54,6 +55,12 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       ? new TextEncoder().encode(config.auditEmailKey)
       : (config.auditEmailKey ?? random.bytes(32));
   const audit = new AuditEmitter({ sink: config.audit, clock, logger, emailKey });
+  const rateLimiter = new RateLimiter({
+    store: rateLimits,
+    clock,
+    rules: config.rateLimits,
+    audit,
+  });
   const hasher = config.passwordHasher ?? bcryptHasher;
 
   const credentials = new CredentialService({
@@ -116,7 +123,8 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     clock,
     /** The audit emitter (adapters emit RATE_LIMITED / CSRF_REJECTED through it). */
     audit,
-
+    /** The per-IP rate limiter of the login, register and refresh routes (`rateLimits`). */
+    rateLimiter,
     /** The authorization policy (`options.policy`), or undefined when none was given. */
     policy: config.policy as P | undefined,
 

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { AuditSink } from './audit/events.js';
 import { durationSchema } from './duration.js';
+import { cookieModeSchema } from './http/cookie-mode.js';
 import type { PasswordHasher } from './passwords/hasher.js';
 import { DEFAULT_BCRYPT_COST, MIN_BCRYPT_COST } from './passwords/index.js';
 import type { PasswordCheck } from './passwords/policy.js';
 import type { Policy } from './policy/policy.js';
+import { rateLimitsSchema } from './ratelimit/limiter.js';
 import type { Clock, Logger, RandomSource } from './runtime.js';
 import type { AttemptStore, RateLimitStore, TokenStore, UserStore } from './stores/types.js';
 import { tokenOptionsSchema } from './tokens/options.js';
@@ -80,6 +82,10 @@ export const authOptionsSchema = z
     lockout: lockoutSchema.prefault({}),
     /** Access tokens, keys, refresh sessions and the verify cache; see docs/tokens.md. */
     tokens: tokenOptionsSchema.prefault({}),
+    /** Per-IP limits of the login, register and refresh routes; see docs/express.md. */
+    rateLimits: rateLimitsSchema.prefault({}),
+    /** Cookie mode with its CSRF defence (absent: tokens travel in JSON bodies); see docs/cookies-csrf.md. */
+    cookies: cookieModeSchema.optional(),
     defaultRole: z.string().min(1).default('user'),
     audit: fn<AuditSink>('a function (event) => void').optional(),
     auditEmailKey: z

@@ -10,6 +10,27 @@ export type { LoginInput, RegisterInput } from './credentials/service.js';
 export { parseDuration } from './duration.js';
 export type { AuthErrorCode, AuthErrorOptions } from './errors.js';
 export { AuthError, ERROR_CODES, isAuthError } from './errors.js';
+export type { AccessTokenSource } from './http/access-token-source.js';
+export { extractAccessToken } from './http/access-token-source.js';
+export type {
+  AuthenticateOptions,
+  AuthHttp,
+  AuthHttpOptions,
+  AuthRoute,
+  ResourceLoader,
+} from './http/auth-routes.js';
+export { createAuthHttp } from './http/auth-routes.js';
+export { isJsonContentType, MAX_BODY_BYTES, parseJsonBody, readRequestBody } from './http/body.js';
+export type { CookieModeOptions, CookieNames } from './http/cookie-mode.js';
+export { cookieNames } from './http/cookie-mode.js';
+export type { CookieAttributes } from './http/cookies.js';
+export { parseCookies, serializeCookie } from './http/cookies.js';
+export type { CsrfRejection } from './http/csrf.js';
+export { CSRF_HEADER, CsrfProtection } from './http/csrf.js';
+export type { HttpRequest } from './http/request.js';
+export { clientIp, countRawHeader, headerValue, rateLimitKeyOfIp } from './http/request.js';
+export type { ErrorBody, HttpResponse } from './http/response.js';
+export { errorResponse, jsonResponse, wwwAuthenticateOf } from './http/response.js';
 export type { PasswordHasher } from './passwords/hasher.js';
 export { bcryptHasher } from './passwords/hasher.js';
 export type { HashPasswordOptions } from './passwords/index.js';
@@ -48,6 +69,14 @@ export type {
   WhenCondition,
   WhereCondition,
 } from './policy/types.js';
+export type {
+  RateLimitDecision,
+  RateLimitedRoute,
+  RateLimiterOptions,
+  RateLimitRule,
+  RateLimitRules,
+} from './ratelimit/limiter.js';
+export { parseRateLimit, RateLimiter } from './ratelimit/limiter.js';
 export type { Clock, Logger, RandomSource } from './runtime.js';
 export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
 export { MemoryAttemptStore } from './stores/memory-attempt-store.js';

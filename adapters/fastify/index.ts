@@ -1,0 +1,186 @@
+// gatehouse/fastify: the Fastify 5 plugin. It translates only: every rule lives in the core's
+// framework-neutral http layer (src/http), which the Express adapter shares.
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
+import type { Auth } from '../../src/auth.js';
+import { AuthError } from '../../src/errors.js';
+import { type AuthHttp, type AuthHttpOptions, createAuthHttp } from '../../src/http/auth-routes.js';
+import { MAX_BODY_BYTES } from '../../src/http/body.js';
+import type { HttpRequest } from '../../src/http/request.js';
+import { errorResponse, type HttpResponse } from '../../src/http/response.js';
+import { silentLogger } from '../../src/runtime.js';
+import type { AccessPrincipal } from '../../src/tokens/access-token.js';
+
+/** Options of the adapter's `authorize()` preHandler. */
+export interface FastifyAuthorizeOptions {
+  /**
+   * Loads the object the permission is checked on, e.g.
+   * `(request) => users.findById(request.params.id)`. Null/undefined (or a thrown NOT_FOUND)
+   * means it does not exist. The loaded object is left on `request.authResource`.
+   */
+  resource?: (request: FastifyRequest) => unknown;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller, set by `authenticate`; null when anonymous or not authenticated yet. */
+    auth: AccessPrincipal | null;
+    /** The object `authorize(permission, { resource })` loaded and checked. */
+    authResource: unknown;
+  }
+  interface FastifyInstance {
+    /** preHandler: requires a valid access token and sets `request.auth`. */
+    authenticate: preHandlerAsyncHookHandler;
+    /** preHandler: sets `request.auth` when credentials are present, null otherwise. */
+    authenticateOptional: preHandlerAsyncHookHandler;
+    /** A preHandler requiring `permission` (authenticates first when needed). */
+    authorize(permission: string, options?: FastifyAuthorizeOptions): preHandlerAsyncHookHandler;
+    /** Writes the contract's error response; use it from your own error handler. */
+    sendAuthError(reply: FastifyReply, error: unknown): FastifyReply;
+    /** The framework-neutral http layer behind the plugin. */
+    gatehouse: AuthHttp;
+  }
+}
+
+/** Options of the {@link gatehouseFastify} plugin. */
+export interface FastifyAdapterOptions extends AuthHttpOptions {
+  auth: Auth;
+  /**
+   * Install the contract's error mapping as the app's error handler. Set to false when the app
+   * has its own, and call `fastify.sendAuthError(reply, err)` from it. The auth routes always
+   * answer with the contract's errors. @default true
+   */
+  errorHandler?: boolean;
+  /** Answer unmatched routes with the contract's NOT_FOUND body. @default false */
+  notFoundHandler?: boolean;
+}
+
+function toHttpRequest(request: FastifyRequest): HttpRequest {
+  return {
+    method: request.method,
+    headers: request.headers,
+    rawHeaders: request.raw.rawHeaders,
+    ip: request.ip,
+    body: request.body instanceof Uint8Array ? request.body : undefined,
+  };
+}
+
+function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
+  return reply.code(response.status).headers(response.headers).send(response.body);
+}
+
+const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, done) => {
+  const http = createAuthHttp(options.auth, options);
+  const sendAuthError = (reply: FastifyReply, error: unknown) =>
+    send(reply, http.errorResponse(error));
+
+  fastify.decorateRequest('auth', null);
+  fastify.decorateRequest('authResource', null);
+  fastify.decorate('gatehouse', http);
+  fastify.decorate('sendAuthError', sendAuthError);
+  fastify.decorate('authenticate', async (request: FastifyRequest) => {
+    request.auth = await http.authenticate(toHttpRequest(request));
+  });
+  fastify.decorate('authenticateOptional', async (request: FastifyRequest) => {
+    request.auth = await http.authenticate(toHttpRequest(request), { optional: true });
+  });
+  fastify.decorate(
+    'authorize',
+    (permission: string, authorizeOptions: FastifyAuthorizeOptions = {}) => {
+      const { resource } = authorizeOptions;
+      return async (request: FastifyRequest) => {
+        const httpRequest = toHttpRequest(request);
+        request.auth ??= await http.authenticate(httpRequest);
+        request.authResource = await http.authorize(
+          request.auth,
+          permission,
+          resource ? () => resource(request) : undefined,
+          http.contextOf(httpRequest),
+        );
+      };
+    },
+  );
+
+  if (options.errorHandler !== false) {
+    fastify.setErrorHandler((error, _request, reply) => sendAuthError(reply, error));
+  }
+  if (options.notFoundHandler) {
+    fastify.setNotFoundHandler((_request, reply) =>
+      sendAuthError(reply, new AuthError('NOT_FOUND')),
+    );
+  }
+
+  // The routes sit in their own context, whose only body parser hands raw bytes (16 KiB at most)
+  // to the core; the app's parsers and limits stay as they are everywhere else.
+  fastify.register(async (routes: FastifyInstance) => {
+    routes.removeAllContentTypeParsers();
+    routes.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+      (_request, body, parsed) => parsed(null, body),
+    );
+    for (const route of http.routes) {
+      routes.route({
+        method: route.method,
+        url: route.path,
+        errorHandler: (error, _request, reply) => sendAuthError(reply, error),
+        handler: async (request, reply) => send(reply, await route.handle(toHttpRequest(request))),
+      });
+    }
+  });
+  done();
+};
+
+// Not encapsulated (the decorators and error handler apply to the whole app), named, and bound
+// to Fastify 5, as fastify-plugin would mark it, without the extra dependency.
+Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'gatehouse',
+  [Symbol.for('plugin-meta')]: { name: 'gatehouse', fastify: '5.x' },
+});
+
+/**
+ * The Fastify 5 plugin of gatehouse: registers the auth routes of the HTTP contract, decorates
+ * `request.auth`, exposes `fastify.authenticate` / `fastify.authorize(...)` preHandlers and maps
+ * errors to the contract's bodies. Set Fastify's `trustProxy` only behind a proxy you run: the
+ * rate limiter keys on `request.ip`.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { createAuth, seedPolicy } from 'gatehouse';
+ * import { gatehouseFastify } from 'gatehouse/fastify';
+ *
+ * const auth = createAuth({ policy: seedPolicy });
+ * const app = Fastify();
+ * await app.register(gatehouseFastify, { auth });
+ * app.get('/api/users/:id', {
+ *   preHandler: app.authorize('users:read', {
+ *     resource: (request) => auth.findUserById((request.params as { id: string }).id),
+ *   }),
+ * }, async (request) => ({ success: true, user: request.authResource }));
+ * ```
+ */
+export const gatehouseFastify = plugin;
+
+/**
+ * Fastify's `frameworkErrors` option answering the errors Fastify raises before routing (a
+ * malformed URL) with the contract's body: `Fastify({ frameworkErrors: contractFrameworkErrors })`.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ frameworkErrors: contractFrameworkErrors });
+ * ```
+ */
+export function contractFrameworkErrors(
+  error: Error,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  void send(reply, errorResponse(error, silentLogger));
+}

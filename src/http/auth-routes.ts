@@ -1,0 +1,377 @@
+import { randomBytes } from 'node:crypto';
+import type { RequestContext } from '../audit/emitter.js';
+import type { Auth } from '../auth.js';
+import { AuthError, isAuthError } from '../errors.js';
+import type { RateLimitedRoute } from '../ratelimit/limiter.js';
+import { silentLogger } from '../runtime.js';
+import type { AccessPrincipal } from '../tokens/access-token.js';
+import { type AccessTokenSource, extractAccessToken } from './access-token-source.js';
+import { parseJsonBody } from './body.js';
+import {
+  loginBodySchema,
+  logoutBodySchema,
+  passwordBodySchema,
+  refreshBodySchema,
+  registerBodySchema,
+  validateBody,
+} from './body-schemas.js';
+import { cookieNames } from './cookie-mode.js';
+import { type CookieAttributes, parseCookies, serializeCookie } from './cookies.js';
+import { CsrfProtection } from './csrf.js';
+import { clientIp, type HttpRequest, headerValue, rateLimitKeyOfIp } from './request.js';
+import { errorResponse, type HttpResponse, jsonResponse } from './response.js';
+
+/** One route of the HTTP contract, in framework-neutral form; `handle` never throws. */
+export interface AuthRoute {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  handle(request: HttpRequest): Promise<HttpResponse>;
+}
+
+/** Options of {@link createAuthHttp}. */
+export interface AuthHttpOptions {
+  /** Path prefix of the auth routes. @default '/api/auth' */
+  prefix?: string;
+}
+
+/** Which requests {@link AuthHttp.authenticate} lets through without credentials. */
+export interface AuthenticateOptions {
+  /** Let a request without credentials through with a null principal. @default false */
+  optional?: boolean;
+}
+
+/** Loads the object an authorization check is about; null or undefined when it does not exist. */
+export type ResourceLoader = () => unknown;
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const JWKS_CACHE = 'public, max-age=300';
+
+// One CSRF key per gatehouse instance, shared by every adapter mounted on it.
+const csrfKeys = new WeakMap<object, Uint8Array>();
+
+function csrfKeyOf(auth: Auth): Uint8Array {
+  const configured = auth.config.cookies?.csrfSecret;
+  if (configured !== undefined) {
+    return typeof configured === 'string' ? new TextEncoder().encode(configured) : configured;
+  }
+  let key = csrfKeys.get(auth);
+  if (!key) {
+    key = randomBytes(32);
+    csrfKeys.set(auth, key);
+  }
+  return key;
+}
+
+/**
+ * The framework-neutral HTTP side of gatehouse: the auth routes of the HTTP contract, the
+ * authenticate and authorize guards and the error mapping. The Express and Fastify adapters
+ * only translate their requests into {@link HttpRequest} and write back the {@link HttpResponse}.
+ *
+ * @example
+ * ```ts
+ * import { createAuth, createAuthHttp } from 'gatehouse';
+ *
+ * const http = createAuthHttp(createAuth());
+ * for (const route of http.routes) {
+ *   myFramework.on(route.method, route.path, async (req) => send(await route.handle(toHttpRequest(req))));
+ * }
+ * ```
+ */
+export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
+  const prefix = (options.prefix ?? '/api/auth').replace(/\/+$/, '');
+  const logger = auth.config.logger ?? silentLogger;
+  const cookieMode = auth.config.cookies;
+  const names = cookieMode ? cookieNames(cookieMode.insecureDevelopment) : null;
+  const csrf = cookieMode
+    ? new CsrfProtection({ key: csrfKeyOf(auth), trustedOrigins: cookieMode.trustedOrigins })
+    : null;
+  const secure = cookieMode ? !cookieMode.insecureDevelopment : true;
+  const refreshPath = `${prefix}/refresh`;
+  const sessionSeconds = Math.floor(auth.config.tokens.refreshAbsoluteTtl / 1000);
+
+  function contextOf(request: HttpRequest): RequestContext {
+    const userAgent = headerValue(request.headers, 'user-agent');
+    return { ip: clientIp(request.ip), userAgent: userAgent?.slice(0, 512) };
+  }
+
+  function cookiesOf(request: HttpRequest): Map<string, string> | null {
+    return names ? parseCookies(headerValue(request.headers, 'cookie')) : null;
+  }
+
+  function checkCsrf(request: HttpRequest, cookies: ReadonlyMap<string, string>): void {
+    try {
+      csrf!.verify(request.headers, cookies.get(names!.csrf));
+    } catch (err) {
+      auth.audit.emit({
+        event: 'CSRF_REJECTED',
+        status: 'failure',
+        context: contextOf(request),
+        metadata: { reason: (err as AuthError).details?.['reason'], method: request.method },
+      });
+      throw err;
+    }
+  }
+
+  function cookie(name: string, value: string, attributes: Omit<CookieAttributes, 'secure'>) {
+    return serializeCookie(name, value, { ...attributes, secure });
+  }
+
+  function sessionCookies(tokens: { token: string; refreshToken: string; expiresIn: number }) {
+    return [
+      cookie(names!.access, tokens.token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'Lax',
+        maxAge: tokens.expiresIn,
+      }),
+      cookie(names!.refresh, tokens.refreshToken, {
+        path: refreshPath,
+        httpOnly: true,
+        sameSite: 'Strict',
+        maxAge: sessionSeconds,
+      }),
+    ];
+  }
+
+  function bindingCookie(binding: string, maxAge: number | undefined) {
+    return cookie(names!.csrf, binding, { path: '/', httpOnly: true, sameSite: 'Strict', maxAge });
+  }
+
+  function clearedCookies(): string[] {
+    return [
+      cookie(names!.access, '', { path: '/', httpOnly: true, sameSite: 'Lax', maxAge: 0 }),
+      cookie(names!.refresh, '', {
+        path: refreshPath,
+        httpOnly: true,
+        sameSite: 'Strict',
+        maxAge: 0,
+      }),
+      bindingCookie('', 0),
+    ];
+  }
+
+  async function limit(route: RateLimitedRoute, request: HttpRequest): Promise<void> {
+    const context = contextOf(request);
+    await auth.rateLimiter.enforce(route, rateLimitKeyOfIp(context.ip ?? 'unknown'), context);
+  }
+
+  /**
+   * Resolves the caller of a request: verifies the bearer token (header, or the access cookie in
+   * cookie mode) and, for a cookie-authenticated state-changing request, the CSRF defence.
+   * Returns null only for an `optional` request without credentials.
+   */
+  async function authenticate(
+    request: HttpRequest,
+    authenticateOptions: AuthenticateOptions = {},
+  ): Promise<AccessPrincipal | null> {
+    const cookies = cookiesOf(request);
+    const found = extractAccessToken(request, cookies, names?.access ?? null);
+    if (found === null) {
+      if (authenticateOptions.optional) return null;
+      throw new AuthError('UNAUTHENTICATED');
+    }
+    const principal = await auth.verifyAccessToken(found.token);
+    if (requiresCsrf(found.source, request.method)) checkCsrf(request, cookies!);
+    return principal;
+  }
+
+  function requiresCsrf(source: AccessTokenSource, method: string): boolean {
+    return source === 'cookie' && !SAFE_METHODS.has(method);
+  }
+
+  async function requirePrincipal(request: HttpRequest): Promise<AccessPrincipal> {
+    return (await authenticate(request)) as AccessPrincipal;
+  }
+
+  /**
+   * Checks `permission` for `principal`, on the object `load` returns when given, and returns
+   * that object. UNAUTHENTICATED without a principal; FORBIDDEN when denied. A missing object is
+   * NOT_FOUND only for a caller allowed the permission on every object (an admin); anyone else
+   * gets FORBIDDEN, so ids cannot be probed for existence.
+   */
+  async function authorize(
+    principal: AccessPrincipal | null | undefined,
+    permission: string,
+    load?: ResourceLoader,
+    context: RequestContext = {},
+  ): Promise<unknown> {
+    if (!principal) throw new AuthError('UNAUTHENTICATED');
+    const check = auth.authorize as (
+      principal: AccessPrincipal,
+      permission: string,
+      resource?: unknown,
+      context?: RequestContext,
+    ) => void;
+    if (load === undefined) {
+      check(principal, permission, undefined, context);
+      return undefined;
+    }
+    let resource: unknown;
+    try {
+      resource = await load();
+    } catch (err) {
+      if (!(isAuthError(err) && err.code === 'NOT_FOUND')) throw err;
+    }
+    if (resource === null || resource === undefined) {
+      check(principal, permission, undefined, context);
+      throw new AuthError('NOT_FOUND');
+    }
+    check(principal, permission, resource, context);
+    return resource;
+  }
+
+  function body(request: HttpRequest): unknown {
+    return parseJsonBody(request.body, headerValue(request.headers, 'content-type'));
+  }
+
+  function route(
+    method: AuthRoute['method'],
+    path: string,
+    run: (request: HttpRequest) => Promise<HttpResponse>,
+    onError?: (response: HttpResponse, err: unknown) => HttpResponse,
+  ): AuthRoute {
+    return {
+      method,
+      path,
+      async handle(request) {
+        try {
+          return await run(request);
+        } catch (err) {
+          const response = errorResponse(err, logger);
+          return onError ? onError(response, err) : response;
+        }
+      },
+    };
+  }
+
+  const routes: AuthRoute[] = [
+    route('POST', `${prefix}/register`, async (request) => {
+      await limit('register', request);
+      if (csrf) checkCsrf(request, cookiesOf(request)!);
+      const input = validateBody(registerBodySchema, body(request));
+      const user = await auth.register(input, contextOf(request));
+      return jsonResponse(201, { success: true, user });
+    }),
+
+    route('POST', `${prefix}/login`, async (request) => {
+      await limit('login', request);
+      if (csrf) checkCsrf(request, cookiesOf(request)!);
+      const input = validateBody(loginBodySchema, body(request));
+      const result = await auth.login(input, contextOf(request));
+      if (!csrf) return jsonResponse(200, { success: true, ...result });
+      // A new binding at every login: a token obtained before it does not outlive it.
+      const binding = csrf.newBinding();
+      return jsonResponse(
+        200,
+        {
+          success: true,
+          expiresIn: result.expiresIn,
+          user: result.user,
+          csrfToken: csrf.tokenFor(binding),
+        },
+        { 'set-cookie': [...sessionCookies(result), bindingCookie(binding, sessionSeconds)] },
+      );
+    }),
+
+    route(
+      'POST',
+      `${prefix}/refresh`,
+      async (request) => {
+        await limit('refresh', request);
+        if (!csrf) {
+          const { refreshToken } = validateBody(refreshBodySchema, body(request));
+          const tokens = await auth.refresh(refreshToken, contextOf(request));
+          return jsonResponse(200, { success: true, ...tokens });
+        }
+        const cookies = cookiesOf(request)!;
+        checkCsrf(request, cookies);
+        const refreshToken = cookies.get(names!.refresh);
+        if (!refreshToken) throw new AuthError('UNAUTHENTICATED');
+        const tokens = await auth.refresh(refreshToken, contextOf(request));
+        const binding = cookies.get(names!.csrf)!;
+        return jsonResponse(
+          200,
+          { success: true, expiresIn: tokens.expiresIn, csrfToken: csrf.tokenFor(binding) },
+          { 'set-cookie': sessionCookies(tokens) },
+        );
+      },
+      // A refresh cookie that no longer works is cleared, so the browser stops sending it.
+      (response, err) =>
+        csrf && isAuthError(err) && (err.code === 'TOKEN_INVALID' || err.code === 'TOKEN_EXPIRED')
+          ? { ...response, headers: { ...response.headers, 'set-cookie': clearedCookies() } }
+          : response,
+    ),
+
+    route('POST', `${prefix}/logout`, async (request) => {
+      const principal = await requirePrincipal(request);
+      validateBody(logoutBodySchema, body(request));
+      await auth.logout(principal.sessionId, contextOf(request));
+      return jsonResponse(200, { success: true }, csrf ? { 'set-cookie': clearedCookies() } : {});
+    }),
+
+    route('POST', `${prefix}/logout-all`, async (request) => {
+      const principal = await requirePrincipal(request);
+      await auth.logoutAll(principal.userId, contextOf(request));
+      return jsonResponse(200, { success: true }, csrf ? { 'set-cookie': clearedCookies() } : {});
+    }),
+
+    route('GET', `${prefix}/me`, async (request) => {
+      const principal = await requirePrincipal(request);
+      try {
+        return jsonResponse(200, { success: true, user: await auth.getUser(principal.userId) });
+      } catch (err) {
+        if (isAuthError(err) && err.code === 'NOT_FOUND') throw new AuthError('UNAUTHENTICATED');
+        throw err;
+      }
+    }),
+
+    route('PUT', `${prefix}/password`, async (request) => {
+      const principal = await requirePrincipal(request);
+      const input = validateBody(passwordBodySchema, body(request));
+      await auth.changePassword(principal.userId, input, {
+        ...contextOf(request),
+        sessionId: principal.sessionId,
+      });
+      return jsonResponse(200, { success: true });
+    }),
+
+    route('GET', '/.well-known/jwks.json', async () =>
+      jsonResponse(200, auth.jwks(), { 'cache-control': JWKS_CACHE }),
+    ),
+  ];
+
+  if (csrf) {
+    routes.push(
+      route('GET', `${prefix}/csrf`, async (request) => {
+        const existing = cookiesOf(request)!.get(names!.csrf);
+        if (csrf.isBinding(existing)) {
+          return jsonResponse(200, { success: true, csrfToken: csrf.tokenFor(existing) });
+        }
+        const binding = csrf.newBinding();
+        return jsonResponse(
+          200,
+          { success: true, csrfToken: csrf.tokenFor(binding) },
+          { 'set-cookie': [bindingCookie(binding, undefined)] },
+        );
+      }),
+    );
+  }
+
+  return {
+    /** The auth routes, for an adapter to mount. */
+    routes,
+    /** The path prefix of the auth routes. */
+    prefix,
+    authenticate,
+    authorize,
+    /** The contract's error response for anything thrown (logged when it is not an AuthError). */
+    errorResponse(err: unknown): HttpResponse {
+      return errorResponse(err, logger);
+    },
+    /** Request context (client IP, user agent) for audit events. */
+    contextOf,
+  };
+}
+
+/** The framework-neutral HTTP side of a gatehouse instance; see {@link createAuthHttp}. */
+export type AuthHttp = ReturnType<typeof createAuthHttp>;

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { AuthError } from '../errors.js';
+
+// Generous caps on raw lengths: the core applies the real rules (email syntax, the 72-byte
+// password limit, the name policy) and refuses before any hashing; these only bound the work.
+const text = (max: number) => z.string().max(max);
+
+/** `POST /register`: `{ email, password, name }`. Other fields are ignored. */
+export const registerBodySchema = z.object({
+  email: text(1024),
+  password: text(4096),
+  name: text(1024),
+});
+
+/** `POST /login`: `{ email, password }`. */
+export const loginBodySchema = z.object({ email: text(1024), password: text(4096) });
+
+/** `POST /refresh` outside cookie mode: `{ refreshToken }`. */
+export const refreshBodySchema = z.object({ refreshToken: text(4096) });
+
+/** `POST /logout`: `{ refreshToken? }` (the session is the access token's). */
+export const logoutBodySchema = z.object({ refreshToken: text(4096).optional() }).optional();
+
+/** `PUT /password`: `{ currentPassword, newPassword }`. */
+export const passwordBodySchema = z.object({
+  currentPassword: text(4096),
+  newPassword: text(4096),
+});
+
+/**
+ * Validates a parsed JSON body against a route's schema; throws `AuthError('VALIDATION_ERROR')`
+ * naming the first wrong field in the message and in `details.field`.
+ *
+ * @example
+ * ```ts
+ * const { email, password } = validateBody(loginBodySchema, body);
+ * ```
+ */
+export function validateBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.length ? String(issue.path[0]) : 'body';
+  if (field === 'body') {
+    throw new AuthError('VALIDATION_ERROR', 'The request body must be a JSON object.', {
+      details: { field },
+    });
+  }
+  const reason = issue?.code === 'too_big' ? 'too_long' : 'required';
+  throw new AuthError(
+    'VALIDATION_ERROR',
+    reason === 'too_long' ? `${field} is too long.` : `${field} is required and must be a string.`,
+    { details: { field, reason } },
+  );
+}

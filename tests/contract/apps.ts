@@ -1,0 +1,130 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify from 'fastify';
+import { gatehouseExpress } from '../../adapters/express/index.js';
+import { contractFrameworkErrors, gatehouseFastify } from '../../adapters/fastify/index.js';
+import { type AuthOptions, seedPolicy } from '../../src/index.js';
+import { makeAuth } from '../helpers/auth.js';
+
+/** How a contract app is built. */
+export interface AppSetup {
+  /** Extra createAuth options (merged over the test defaults). */
+  authOptions?: AuthOptions;
+  /** Trust X-Forwarded-For from the loopback peer (Express `trust proxy`, Fastify `trustProxy`). */
+  trustProxy?: boolean;
+}
+
+/** A contract app listening on 127.0.0.1. */
+export interface RunningApp extends ReturnType<typeof makeAuth> {
+  adapter: AdapterName;
+  url: string;
+  close(): Promise<void>;
+}
+
+export type AdapterName = 'express' | 'fastify';
+
+function authFor(setup: AppSetup) {
+  return makeAuth({ policy: seedPolicy, ...setup.authOptions });
+}
+
+/**
+ * The app of the HTTP contract on Express: the auth routes plus protected routes exercising the
+ * guards (`/api/users/:id` with an ownership check, an optional route, a state-changing route and
+ * a route that fails with a non-AuthError).
+ */
+async function startExpress(setup: AppSetup): Promise<RunningApp> {
+  const made = authFor(setup);
+  const { auth } = made;
+  const gate = gatehouseExpress(auth);
+  const app = express();
+  app.set('trust proxy', setup.trustProxy ? 'loopback' : false);
+  app.disable('x-powered-by');
+  app.use(gate.router);
+  app.get(
+    '/api/users/:id',
+    gate.authenticate(),
+    gate.authorize('users:read', { resource: (req) => auth.getUser(String(req.params['id'])) }),
+    (req, res) => {
+      res.json({ success: true, user: req.authResource });
+    },
+  );
+  app.get('/api/whoami', gate.authenticate({ optional: true }), (req, res) => {
+    res.json({ success: true, userId: req.auth?.userId ?? null });
+  });
+  app.post('/api/orders', gate.authenticate(), gate.authorize('orders:create'), (req, res) => {
+    res.status(201).json({ success: true, order: { userId: req.auth!.userId } });
+  });
+  app.get('/api/boom', () => {
+    throw new Error('connection string postgres://secret@db');
+  });
+  app.use(gate.notFound);
+  app.use(gate.errorHandler);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...made,
+    adapter: 'express',
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The same app on Fastify. */
+async function startFastify(setup: AppSetup): Promise<RunningApp> {
+  const made = authFor(setup);
+  const { auth } = made;
+  const app = Fastify({
+    trustProxy: setup.trustProxy ? '127.0.0.1' : false,
+    frameworkErrors: contractFrameworkErrors,
+  });
+  await app.register(gatehouseFastify, { auth, notFoundHandler: true });
+  app.get(
+    '/api/users/:id',
+    {
+      preHandler: [
+        app.authenticate,
+        app.authorize('users:read', {
+          resource: (request) => auth.getUser((request.params as { id: string }).id),
+        }),
+      ],
+    },
+    async (request) => ({ success: true, user: request.authResource }),
+  );
+  app.get('/api/whoami', { preHandler: app.authenticateOptional }, async (request) => ({
+    success: true,
+    userId: request.auth?.userId ?? null,
+  }));
+  app.post(
+    '/api/orders',
+    { preHandler: [app.authenticate, app.authorize('orders:create')] },
+    async (request, reply) => {
+      reply.code(201);
+      return { success: true, order: { userId: request.auth!.userId } };
+    },
+  );
+  app.get('/api/boom', async () => {
+    throw new Error('connection string postgres://secret@db');
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    ...made,
+    adapter: 'fastify',
+    url: `http://127.0.0.1:${port}`,
+    close: () => app.close(),
+  };
+}
+
+/** Both adapters, for `describe.each`. */
+export const adapters: { name: AdapterName; start(setup?: AppSetup): Promise<RunningApp> }[] = [
+  { name: 'express', start: (setup = {}) => startExpress(setup) },
+  { name: 'fastify', start: (setup = {}) => startFastify(setup) },
+];
