@@ -22,6 +22,8 @@ export default defineConfig({
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
     postgres: 'adapters/postgres/index.ts',
+    express: 'adapters/express/index.ts',
+    fastify: 'adapters/fastify/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
