@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   PostgresAttemptStore,
   PostgresRateLimitStore,
+  PostgresTokenStore,
   PostgresUserStore,
 } from '../../adapters/postgres/index.js';
 import {
@@ -11,6 +12,7 @@ import {
   describeRateLimitStore,
   describeUserStore,
 } from '../../src/testing/index.js';
+import { describeTokenStore } from '../../src/testing/token-store.js';
 import { type TestDatabase, targets } from './databases.js';
 
 for (const target of targets) {
@@ -42,6 +44,11 @@ for (const target of targets) {
     describeRateLimitStore(
       'PostgresRateLimitStore',
       () => fresh(() => new PostgresRateLimitStore(db.client, db.options)),
+      api,
+    );
+    describeTokenStore(
+      'PostgresTokenStore',
+      () => fresh(() => new PostgresTokenStore(db.client, db.options)),
       api,
     );
   });
