@@ -9,7 +9,10 @@ export default defineConfig({
     alias: [
       { find: /^gatehouse$/, replacement: here('./src/index.ts') },
       { find: /^gatehouse\/testing$/, replacement: here('./src/testing/index.ts') },
-      { find: /^gatehouse\/(express|fastify|postgres)$/, replacement: here('./adapters/$1/index.ts') },
+      {
+        find: /^gatehouse\/(express|fastify|postgres)$/,
+        replacement: here('./adapters/$1/index.ts'),
+      },
     ],
   },
   test: {

@@ -220,7 +220,10 @@ export interface RateLimitStore {
    * at `now` lasting `windowMs` with count 1; otherwise increments its count. The hit is
    * allowed when the count is at most `limit`.
    */
-  hit(key: string, rule: { now: number; windowMs: number; limit: number }): Promise<RateLimitResult>;
+  hit(
+    key: string,
+    rule: { now: number; windowMs: number; limit: number },
+  ): Promise<RateLimitResult>;
   /** Forgets a key. */
   reset(key: string): Promise<void>;
 }
