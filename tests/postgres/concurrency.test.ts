@@ -2,12 +2,16 @@
 // connection pool, race on the same account.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type Queryable } from '../../adapters/postgres/index.js';
-import { createAuth, isAuthError } from '../../src/index.js';
+import { type AuditEvent, createAuth, isAuthError } from '../../src/index.js';
 import { CountingHasher, ManualClock } from '../helpers/fakes.js';
 import { openPool, type TestDatabase, targets } from './databases.js';
 
 const PASSWORD = 'correct horse battery';
 const THRESHOLD = 5;
+// Both app instances sign and verify with the same key, as two servers of one app do.
+const KEYS = [
+  { kid: 'shared-1', alg: 'HS256' as const, key: 'a-shared-secret-of-more-than-32-bytes!!' },
+];
 
 for (const target of targets) {
   describe.skipIf(target.skip)(`two app instances on ${target.name}`, () => {
@@ -22,7 +26,7 @@ for (const target of targets) {
     });
 
     /** One app instance: its own createAuth and, on a server, its own pool. */
-    function instance(hasher: CountingHasher, clock: ManualClock) {
+    function instance(hasher: CountingHasher, clock: ManualClock, audit?: (e: AuditEvent) => void) {
       let client: Queryable = db.client;
       if (target.concurrent) {
         const pool = openPool({ max: 10 });
@@ -35,6 +39,8 @@ for (const target of targets) {
         passwordHasher: hasher,
         clock,
         lockout: { maxAttempts: THRESHOLD },
+        tokens: { keys: KEYS },
+        ...(audit ? { audit } : {}),
       });
     }
 
@@ -88,6 +94,40 @@ for (const target of targets) {
       for (const r of results) {
         if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'EMAIL_TAKEN' });
       }
+    });
+
+    it('of 20 concurrent refreshes of one refresh token on two instances exactly one succeeds and the rest are refused as reuse (replayed token)', async () => {
+      await db.truncate();
+      const hasher = new CountingHasher();
+      const clock = new ManualClock();
+      const events: AuditEvent[] = [];
+      const record = (e: AuditEvent) => void events.push(e);
+      const [a, b] = [instance(hasher, clock, record), instance(hasher, clock, record)];
+      await a.register({ email: 'ada@example.com', password: PASSWORD, name: 'Ada' });
+      const { refreshToken, token } = await a.login({
+        email: 'ada@example.com',
+        password: PASSWORD,
+      });
+      const sessionId = (await b.verifyAccessToken(token)).sessionId;
+
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).refresh(refreshToken)),
+      );
+
+      const winners = results.filter((r) => r.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'TOKEN_INVALID' });
+      }
+      expect(events.filter((e) => e.event === 'TOKEN_REUSE_DETECTED').length).toBeGreaterThan(0);
+      // Reuse ended the session for both instances: the winner's new tokens are refused too.
+      expect((await a.stores.tokens.getSession(sessionId))?.revokedReason).toBe('reuse');
+      const won = (winners[0] as PromiseFulfilledResult<{ refreshToken: string; token: string }>)
+        .value;
+      await expect(b.refresh(won.refreshToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+      await expect(a.verifyAccessToken(won.token)).rejects.toMatchObject({
+        code: 'TOKEN_INVALID',
+      });
     });
   });
 }
