@@ -248,7 +248,7 @@ describe.skipIf(server.skip)('outage and recovery on a PostgreSQL server (DATABA
     await admin.end();
   });
 
-  it('fails closed with 503 while the network to the database is cut, then works again', async () => {
+  it('fails login, refresh, verification and registration closed with 503 while the network to the database is cut, then works again', async () => {
     const url = new URL(DATABASE_URL!);
     const proxy = await cuttableProxy(url);
     // (pg lets a connectionString override host and port, so the URL is taken apart here.)
@@ -265,21 +265,31 @@ describe.skipIf(server.skip)('outage and recovery on a PostgreSQL server (DATABA
     try {
       const db = createPostgresStores(pool, { schema });
       const clock = new ManualClock(T0);
-      const auth = createAuth({ stores: db.stores, passwordHasher: new CountingHasher(), clock });
+      const auth = createAuth({
+        stores: db.stores,
+        passwordHasher: new CountingHasher(),
+        clock,
+        tokens: {
+          keys: [{ kid: 'k1', alg: 'HS256', key: 'a-test-secret-of-more-than-32-bytes-long!' }],
+        },
+      });
       await auth.register({ email: 'ada@example.com', password: PASSWORD, name: 'Ada' });
-      expect((await auth.login({ email: 'ada@example.com', password: PASSWORD })).user.email).toBe(
-        'ada@example.com',
-      );
+      const session = await auth.login({ email: 'ada@example.com', password: PASSWORD });
 
       await proxy.cut();
-      for (let i = 0; i < 3; i++) {
-        const err = await failure(() =>
-          auth.login({ email: 'ada@example.com', password: PASSWORD }),
-        );
-        expect(err.status).toBe(503);
-      }
+      const duringOutage = [
+        () => auth.login({ email: 'ada@example.com', password: PASSWORD }),
+        () => auth.login({ email: 'ada@example.com', password: 'a wrong password' }),
+        () => auth.refresh(session.refreshToken),
+        () => auth.verifyAccessToken(session.token),
+        () => auth.register({ email: 'bob@example.com', password: PASSWORD, name: 'Bob' }),
+      ];
+      for (const request of duringOutage) expect((await failure(request)).status).toBe(503);
 
       await proxy.restore();
+      // The refresh token presented during the outage was not used up.
+      const refreshed = await auth.refresh(session.refreshToken);
+      expect((await auth.verifyAccessToken(refreshed.token)).userId).toBe(session.user.id);
       expect((await auth.login({ email: 'ada@example.com', password: PASSWORD })).user.email).toBe(
         'ada@example.com',
       );
