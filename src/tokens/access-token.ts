@@ -92,6 +92,13 @@ export function tokenRejected(reason: TokenRejection): AuthError {
 /** The only header parameters a gatehouse access token may carry. */
 const ALLOWED_HEADER = new Set(['alg', 'kid', 'typ']);
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/**
+ * Header segments already validated, by their exact string. Checking a header is a pure function
+ * of that string and the key set, and every token of one key carries the same header, so this
+ * saves a decode and a JSON.parse per verification. Bounded: once full, headers are checked
+ * without being remembered.
+ */
+const MAX_REMEMBERED_HEADERS = 64;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function base64urlValue(code: number): number {
@@ -157,6 +164,7 @@ export class AccessTokenCodec {
   readonly #issuer: string;
   readonly #audience: string;
   readonly #toleranceMs: number;
+  readonly #validHeaders = new Map<string, TokenKey>();
 
   constructor(options: { keys: KeySet; issuer: string; audience: string; toleranceMs: number }) {
     this.#keys = options.keys;
@@ -219,6 +227,15 @@ export class AccessTokenCodec {
   }
 
   #keyFor(encodedHeader: string): TokenKey {
+    const known = this.#validHeaders.get(encodedHeader);
+    if (known !== undefined) return known;
+    const key = this.#checkHeader(encodedHeader);
+    if (this.#validHeaders.size < MAX_REMEMBERED_HEADERS)
+      this.#validHeaders.set(encodedHeader, key);
+    return key;
+  }
+
+  #checkHeader(encodedHeader: string): TokenKey {
     let header: unknown;
     try {
       header = JSON.parse(decoder.decode(Buffer.from(encodedHeader, 'base64url')));
