@@ -26,6 +26,15 @@ function service(keys: TokenKeyInput[], verifiedCacheSize: number, store = new M
   });
 }
 
+interface CaseNames {
+  raw: string;
+  hit: string;
+  miss: string;
+  evict: string;
+  rawSign: string;
+  sign: string;
+}
+
 interface Suite {
   label: string;
   keys: TokenKeyInput[];
@@ -66,9 +75,7 @@ async function suites(): Promise<Suite[]> {
   ];
 }
 
-async function casesFor(
-  suite: Suite,
-): Promise<{ cases: BenchCase[]; names: Record<string, string> }> {
+async function casesFor(suite: Suite): Promise<{ cases: BenchCase[]; names: CaseNames }> {
   const store = new MemoryTokenStore();
   const cachedService = service(suite.keys, 10_000, store);
   const uncachedService = service(suite.keys, 0, store);
@@ -79,7 +86,7 @@ async function casesFor(
   await cachedService.verifyAccessToken(token);
 
   const n = (what: string) => `${suite.label} ${what}`;
-  const names = {
+  const names: CaseNames = {
     raw: n('jose.jwtVerify (raw, same key)'),
     hit: n('verifyAccessToken: cache hit'),
     miss: n('verifyAccessToken: miss (cache off)'),
