@@ -11,7 +11,7 @@ import {
   type PostgresStores,
   toServerError,
 } from '../../adapters/postgres/index.js';
-import { createAuth } from '../../src/index.js';
+import { createAuth, createAuthHttp } from '../../src/index.js';
 import { CountingHasher, ManualClock } from '../helpers/fakes.js';
 import { DATABASE_URL, freshSchema, openPool, server } from './databases.js';
 
@@ -120,6 +120,31 @@ describe('an unreachable database', () => {
     expect(register.status).toBe(503);
     const login = await failure(() => auth.login({ email: 'ada@example.com', password: PASSWORD }));
     expect(login.status).toBe(503);
+  });
+  it('answers the HTTP auth routes with 503 and the generic SERVER_ERROR body', async () => {
+    const http = createAuthHttp(
+      createAuth({ stores: db.stores, passwordHasher: new CountingHasher() }),
+    );
+    const bodies = {
+      '/api/auth/login': { email: 'ada@example.com', password: PASSWORD },
+      '/api/auth/register': { email: 'ada@example.com', password: PASSWORD, name: 'Ada' },
+      '/api/auth/refresh': { refreshToken: 'x'.repeat(43) },
+    };
+    for (const [path, body] of Object.entries(bodies)) {
+      const route = http.routes.find((r) => r.method === 'POST' && r.path === path)!;
+      const response = await route.handle({
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        ip: '203.0.113.7',
+        body: new TextEncoder().encode(JSON.stringify(body)),
+      });
+      expect([path, response.status]).toEqual([path, 503]);
+      expect(JSON.parse(response.body)).toEqual({
+        success: false,
+        code: 'SERVER_ERROR',
+        error: "We're experiencing technical difficulties. Please try again in a few moments.",
+      });
+    }
   });
 });
 
