@@ -1,0 +1,301 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { adapters, type RunningApp } from './apps.js';
+import {
+  type CallOptions,
+  type ContractResponse,
+  call,
+  expectContractError,
+  PASSWORD,
+} from './client.js';
+
+const ORIGIN = 'https://app.example.com';
+const RELAXED = { login: '1000/min', register: '1000/min', refresh: '1000/min' } as const;
+
+/** A minimal browser: a cookie jar honouring Path and Max-Age, and a page on ORIGIN. */
+class Browser {
+  readonly jar = new Map<string, { value: string; path: string }>();
+  csrfToken: string | undefined;
+  constructor(readonly app: RunningApp) {}
+
+  async send(
+    path: string,
+    options: CallOptions & { origin?: string | null; withToken?: boolean } = {},
+  ): Promise<ContractResponse> {
+    const cookies = [...this.jar]
+      .filter(([, c]) => path.startsWith(c.path))
+      .map(([name, c]) => `${name}=${c.value}`);
+    const headers: Record<string, string> = { ...options.headers };
+    if (cookies.length) headers['cookie'] = cookies.join('; ');
+    if (options.origin !== null) headers['origin'] = options.origin ?? ORIGIN;
+    if (options.withToken !== false && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
+    const response = await call(this.app, path, { ...options, headers });
+    for (const line of response.cookies) {
+      const [pair = '', ...attributes] = line.split('; ');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const pathAttr = attributes.find((a) => a.startsWith('Path='))?.slice(5) ?? '/';
+      if (attributes.includes('Max-Age=0')) this.jar.delete(name);
+      else this.jar.set(name, { value: pair.slice(eq + 1), path: pathAttr });
+    }
+    const body = response.body as { csrfToken?: string };
+    if (typeof body?.csrfToken === 'string') this.csrfToken = body.csrfToken;
+    return response;
+  }
+
+  async signUp(email = 'ada@example.com') {
+    await this.send('/api/auth/csrf');
+    const registered = await this.send('/api/auth/register', {
+      json: { email, password: PASSWORD, name: 'Ada Lovelace' },
+    });
+    expect(registered.status).toBe(201);
+    return this.logIn(email);
+  }
+
+  async logIn(email = 'ada@example.com') {
+    if (!this.csrfToken) await this.send('/api/auth/csrf');
+    const response = await this.send('/api/auth/login', { json: { email, password: PASSWORD } });
+    expect(response.status).toBe(200);
+    return response;
+  }
+}
+
+function cookieLine(response: ContractResponse, name: string): string {
+  const line = response.cookies.find((c) => c.startsWith(`${name}=`));
+  expect(line, `Set-Cookie ${name}`).toBeDefined();
+  return line!;
+}
+
+describe.each(adapters)('cookie mode on $name', (adapter) => {
+  let app: RunningApp;
+  afterEach(() => app?.close());
+  async function start(cookies: Record<string, unknown> = {}) {
+    app = await adapter.start({
+      authOptions: { rateLimits: RELAXED, cookies: { trustedOrigins: [ORIGIN], ...cookies } },
+    });
+    return new Browser(app);
+  }
+
+  it('issues a CSRF token with an HttpOnly __Host- binding cookie on GET /csrf', async () => {
+    const browser = await start();
+    const response = await browser.send('/api/auth/csrf');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ success: true, csrfToken: expect.any(String) });
+    expect(cookieLine(response, '__Host-gatehouse-csrf')).toMatch(
+      /^__Host-gatehouse-csrf=[\w-]{43}; Path=\/; Secure; HttpOnly; SameSite=Strict$/,
+    );
+  });
+
+  it('logs in with tokens in cookies: __Host- access cookie (Lax) and a Strict refresh cookie on the refresh path', async () => {
+    const browser = await start();
+    const response = await browser.signUp();
+    expect(response.body).toEqual({
+      success: true,
+      expiresIn: 900,
+      user: expect.objectContaining({ email: 'ada@example.com' }),
+      csrfToken: expect.any(String),
+    });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(cookieLine(response, '__Host-gatehouse-access')).toMatch(
+      /^__Host-gatehouse-access=[\w.-]+; Path=\/; Max-Age=900; Secure; HttpOnly; SameSite=Lax$/,
+    );
+    expect(cookieLine(response, '__Secure-gatehouse-refresh')).toMatch(
+      /^__Secure-gatehouse-refresh=[\w-]+; Path=\/api\/auth\/refresh; Max-Age=\d+; Secure; HttpOnly; SameSite=Strict$/,
+    );
+    for (const line of response.cookies) expect(line).not.toMatch(/domain=/i);
+  });
+
+  it('authenticates a GET with the access cookie alone', async () => {
+    const browser = await start();
+    await browser.signUp();
+    const me = await browser.send('/api/auth/me', { withToken: false, origin: null });
+    expect(me.status).toBe(200);
+  });
+
+  it('attack: login CSRF without a token is refused with 403 CSRF_REJECTED and audited', async () => {
+    const browser = await start();
+    await browser.send('/api/auth/csrf');
+    const response = await browser.send('/api/auth/login', {
+      json: { email: 'ada@example.com', password: PASSWORD },
+      withToken: false,
+    });
+    expectContractError(response, 403, 'CSRF_REJECTED');
+    expect(app.events.find((e) => e.event === 'CSRF_REJECTED')?.metadata).toMatchObject({
+      reason: 'missing_token',
+    });
+  });
+
+  it.each([
+    ['an untrusted Origin', { origin: 'https://evil.example' }],
+    ['Origin: null', { origin: 'null' }],
+    ['a sibling subdomain Origin', { origin: 'https://evil.app.example.com' }],
+    [
+      'Sec-Fetch-Site: cross-site without Origin',
+      { origin: null, headers: { 'sec-fetch-site': 'cross-site' } },
+    ],
+    [
+      'Sec-Fetch-Site: same-site without Origin',
+      { origin: null, headers: { 'sec-fetch-site': 'same-site' } },
+    ],
+    ['neither Origin nor Sec-Fetch-Site', { origin: null }],
+  ])('attack: a login with a valid token but %s is refused with 403', async (_what, options) => {
+    const browser = await start();
+    await browser.signUp();
+    const response = await browser.send('/api/auth/login', {
+      json: { email: 'ada@example.com', password: PASSWORD },
+      ...options,
+    });
+    expectContractError(response, 403, 'CSRF_REJECTED');
+  });
+
+  it('accepts Sec-Fetch-Site: same-origin in place of a missing Origin', async () => {
+    const browser = await start();
+    await browser.send('/api/auth/csrf');
+    await browser.send('/api/auth/register', {
+      json: { email: 'ada@example.com', password: PASSWORD, name: 'Ada' },
+    });
+    const response = await browser.send('/api/auth/login', {
+      json: { email: 'ada@example.com', password: PASSWORD },
+      origin: null,
+      headers: { 'sec-fetch-site': 'same-origin' },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('attack: SameSite alone does not count: a cookie-authenticated POST without the token is refused', async () => {
+    const browser = await start();
+    await browser.signUp();
+    const forged = await browser.send('/api/orders', { json: { total: '1.00' }, withToken: false });
+    expectContractError(forged, 403, 'CSRF_REJECTED');
+    const genuine = await browser.send('/api/orders', { json: { total: '1.00' } });
+    expect(genuine.status).toBe(201);
+  });
+
+  it("attack: another session's CSRF token is refused", async () => {
+    const victim = await start();
+    await victim.signUp();
+    const attacker = new Browser(app);
+    await attacker.signUp('mallory@example.com');
+    victim.csrfToken = attacker.csrfToken;
+    expectContractError(
+      await victim.send('/api/orders', { json: { total: '1' } }),
+      403,
+      'CSRF_REJECTED',
+    );
+  });
+
+  it('attack: a token obtained before login stops working after login (the binding is replaced)', async () => {
+    const browser = await start();
+    await browser.send('/api/auth/csrf');
+    const preLogin = browser.csrfToken;
+    await browser.send('/api/auth/register', {
+      json: { email: 'ada@example.com', password: PASSWORD, name: 'Ada' },
+    });
+    await browser.send('/api/auth/login', {
+      json: { email: 'ada@example.com', password: PASSWORD },
+    });
+    expect(browser.csrfToken).not.toBe(preLogin);
+    browser.csrfToken = preLogin;
+    expectContractError(
+      await browser.send('/api/orders', { json: { total: '1' } }),
+      403,
+      'CSRF_REJECTED',
+    );
+  });
+
+  it('refreshes from the refresh cookie: new cookies, no token in the body', async () => {
+    const browser = await start();
+    await browser.signUp();
+    const oldRefresh = browser.jar.get('__Secure-gatehouse-refresh')!.value;
+    const response = await browser.send('/api/auth/refresh', { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ success: true, expiresIn: 900, csrfToken: browser.csrfToken });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(browser.jar.get('__Secure-gatehouse-refresh')!.value).not.toBe(oldRefresh);
+    expect((await browser.send('/api/auth/me')).status).toBe(200);
+  });
+
+  it('attack: a cross-site refresh without the token is refused and rotates nothing', async () => {
+    const browser = await start();
+    await browser.signUp();
+    const refresh = browser.jar.get('__Secure-gatehouse-refresh')!.value;
+    const forged = await browser.send('/api/auth/refresh', { method: 'POST', withToken: false });
+    expectContractError(forged, 403, 'CSRF_REJECTED');
+    expect((await browser.send('/api/auth/refresh', { method: 'POST' })).status).toBe(200);
+    expect(browser.jar.get('__Secure-gatehouse-refresh')!.value).not.toBe(refresh);
+  });
+
+  it('clears the cookies when the refresh cookie is refused', async () => {
+    const browser = await start();
+    await browser.signUp();
+    browser.jar.set('__Secure-gatehouse-refresh', {
+      value: 'x'.repeat(43),
+      path: '/api/auth/refresh',
+    });
+    const response = await browser.send('/api/auth/refresh', { method: 'POST' });
+    expectContractError(response, 401, 'TOKEN_INVALID');
+    expect(cookieLine(response, '__Host-gatehouse-access')).toContain('Max-Age=0');
+  });
+
+  it('answers a refresh without a refresh cookie with 401 UNAUTHENTICATED', async () => {
+    const browser = await start();
+    await browser.signUp();
+    browser.jar.delete('__Secure-gatehouse-refresh');
+    expectContractError(
+      await browser.send('/api/auth/refresh', { method: 'POST' }),
+      401,
+      'UNAUTHENTICATED',
+    );
+  });
+
+  it('logs out: the session ends and all three cookies are cleared', async () => {
+    const browser = await start();
+    await browser.signUp();
+    const access = browser.jar.get('__Host-gatehouse-access')!.value;
+    const response = await browser.send('/api/auth/logout', { method: 'POST' });
+    expect(response.status).toBe(200);
+    for (const name of [
+      '__Host-gatehouse-access',
+      '__Secure-gatehouse-refresh',
+      '__Host-gatehouse-csrf',
+    ]) {
+      expect(cookieLine(response, name)).toMatch(
+        /Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT/,
+      );
+    }
+    expect(cookieLine(response, '__Secure-gatehouse-refresh')).toContain('Path=/api/auth/refresh');
+    expect(browser.jar.size).toBe(0);
+    const replay = await call(app, '/api/auth/me', {
+      headers: { cookie: `__Host-gatehouse-access=${access}` },
+    });
+    expectContractError(replay, 401, 'TOKEN_INVALID');
+  });
+
+  it('attack: a cross-site logout without the token is refused and the session continues', async () => {
+    const browser = await start();
+    await browser.signUp();
+    expectContractError(
+      await browser.send('/api/auth/logout', { method: 'POST', withToken: false }),
+      403,
+      'CSRF_REJECTED',
+    );
+    expect((await browser.send('/api/auth/me')).status).toBe(200);
+  });
+
+  it('needs no CSRF token for a request authenticated by an Authorization header', async () => {
+    const browser = await start();
+    await browser.signUp();
+    const token = browser.jar.get('__Host-gatehouse-access')!.value;
+    const response = await call(app, '/api/orders', { token, json: { total: '1' } });
+    expect(response.status).toBe(201);
+  });
+
+  it('drops Secure and the name prefixes with insecureDevelopment (plain http on localhost)', async () => {
+    const browser = await start({ insecureDevelopment: true });
+    const response = await browser.signUp();
+    expect(cookieLine(response, 'gatehouse-access')).toMatch(
+      /^gatehouse-access=[\w.-]+; Path=\/; Max-Age=900; HttpOnly; SameSite=Lax$/,
+    );
+    expect(cookieLine(response, 'gatehouse-refresh')).not.toContain('Secure');
+    expect((await browser.send('/api/auth/me')).status).toBe(200);
+  });
+});
