@@ -211,7 +211,7 @@ describe('the two adapters answer identically', () => {
     const [express, fastify] = [await run(0, setup, script), await run(1, setup, script)];
     expect(fastify).toEqual(express);
     const statusOf = (step: string) =>
-      (express.find((r) => r.step === step)?.response as { status: number }).status;
+      (express.find((r) => r.step === step)!.response as { status: number }).status;
     expect(['login', 'me', 'refresh', 'logout'].map(statusOf)).toEqual([200, 200, 200, 200]);
     expect(['login without token', 'order without token'].map(statusOf)).toEqual([403, 403]);
   });
