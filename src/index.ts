@@ -81,6 +81,8 @@ export type { Clock, Logger, RandomSource } from './runtime.js';
 export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
 export { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 export { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
+export type { MemoryTokenStoreOptions } from './stores/memory-token-store.js';
+export { MemoryTokenStore } from './stores/memory-token-store.js';
 export { MemoryUserStore } from './stores/memory-user-store.js';
 export type {
   AttemptReservation,
@@ -98,3 +100,29 @@ export type {
   UserRecord,
   UserStore,
 } from './stores/types.js';
+export type {
+  AccessPrincipal,
+  AccessTokenClaims,
+  TokenRejection,
+} from './tokens/access-token.js';
+export type {
+  JsonWebKeySet,
+  KeySet,
+  PublicJwk,
+  TokenAlgorithm,
+  TokenKey,
+  TokenKeyInput,
+} from './tokens/keys.js';
+export { createKeySet, TOKEN_ALGORITHMS } from './tokens/keys.js';
+export type { ResolvedTokenOptions, TokenOptions } from './tokens/options.js';
+export { resolveTokenOptions } from './tokens/options.js';
+export type {
+  IssuedTokens,
+  StartedSession,
+  TokenAuditEmitter,
+  TokenRequestContext,
+  TokenService,
+  TokenServiceDependencies,
+  TokenUser,
+} from './tokens/service.js';
+export { createTokenService } from './tokens/service.js';

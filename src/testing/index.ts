@@ -3,4 +3,5 @@
 export { describeAttemptStore } from './attempt-store.js';
 export type { StoreFactory, TestApi } from './harness.js';
 export { describeRateLimitStore } from './rate-limit-store.js';
+export { describeTokenStore } from './token-store.js';
 export { describeUserStore } from './user-store.js';

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import type { RotationResult, SessionRecord, TokenStore } from '../stores/types.js';
-
-/** The `describe` and `it` of the test runner in use (vitest, node:test, mocha, jest...). */
-export interface ConformanceRunner {
-  describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>): unknown;
-}
+import type { StoreFactory, TestApi } from './harness.js';
 
 const NOW = 1_700_000_000_000;
 const DAY = 86_400_000;
@@ -51,8 +46,8 @@ function statusOf(result: RotationResult): string {
  */
 export function describeTokenStore(
   name: string,
-  factory: () => TokenStore | Promise<TokenStore>,
-  { describe, it }: ConformanceRunner,
+  factory: StoreFactory<TokenStore>,
+  { describe, it }: TestApi,
 ): void {
   async function storeWithSession(overrides: Partial<SessionRecord> = {}) {
     const store = await factory();
