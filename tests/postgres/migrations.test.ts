@@ -209,6 +209,76 @@ describe('withTransaction', () => {
   });
 });
 
+describe('withTransaction on a pool (pg.Pool shape)', () => {
+  let db: PGlite;
+  beforeAll(async () => {
+    db = new PGlite();
+    await db.exec('CREATE TABLE t (n int)');
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  /** A pool whose one connection is PGlite, recording what it is asked and how it is released. */
+  function fakePool(failOn?: string) {
+    const log: string[] = [];
+    const connection = {
+      query: async (text: string, params?: unknown[]) => {
+        log.push(text.split(' ')[0]!);
+        if (text === failOn) throw new Error(`${failOn} failed`);
+        return db.query(text, params);
+      },
+      release: (err?: boolean | Error) => {
+        log.push(err ? 'release(destroy)' : 'release');
+      },
+    };
+    const pool = {
+      totalCount: 1,
+      query: () => Promise.reject(new Error('a transaction must not use the pool directly')),
+      connect: async () => connection,
+    };
+    return { pool, log };
+  }
+
+  it('checks out one connection for the transaction and returns it to the pool', async () => {
+    const { pool, log } = fakePool();
+    await withTransaction(pool, async (tx) => {
+      await tx.query('INSERT INTO t VALUES (1)');
+    });
+    expect(log).toEqual(['BEGIN', 'INSERT', 'COMMIT', 'release']);
+  });
+
+  it('rolls back and returns the connection when the function throws', async () => {
+    const { pool, log } = fakePool();
+    await expect(
+      withTransaction(pool, async () => {
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(log).toEqual(['BEGIN', 'ROLLBACK', 'release']);
+  });
+
+  it('destroys the connection when even the rollback fails, rethrowing the first error', async () => {
+    const { pool, log } = fakePool('ROLLBACK');
+    await expect(
+      withTransaction(pool, async () => {
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(log).toEqual(['BEGIN', 'ROLLBACK', 'release(destroy)']);
+  });
+
+  it('rethrows the first error when the rollback on a single connection fails', async () => {
+    const { pool } = fakePool('ROLLBACK');
+    const single = await pool.connect();
+    await expect(
+      withTransaction({ query: single.query }, async () => {
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+  });
+});
+
 describe.skipIf(server.skip)('migrate on a PostgreSQL server (DATABASE_URL)', () => {
   it('applies each migration once when 8 app instances start at the same time', async () => {
     const schema = freshSchema();
