@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AuthError, CsrfProtection, createAuth } from '../../../src/index.js';
+
+const ORIGIN = 'https://app.example.com';
+const csrf = new CsrfProtection({ key: new Uint8Array(32).fill(7), trustedOrigins: [ORIGIN] });
+
+function reasonOf(headers: Record<string, string>, binding: string | undefined): unknown {
+  try {
+    csrf.verify(headers, binding);
+    return null;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as AuthError).code).toBe('CSRF_REJECTED');
+    return (err as AuthError).details?.['reason'];
+  }
+}
+
+describe('CsrfProtection', () => {
+  const binding = csrf.newBinding();
+  const token = csrf.tokenFor(binding);
+
+  it('accepts a trusted Origin with the token of the binding', () => {
+    expect(reasonOf({ origin: ORIGIN, 'x-csrf-token': token }, binding)).toBeNull();
+  });
+
+  it('accepts Sec-Fetch-Site: same-origin when no Origin is sent', () => {
+    expect(
+      reasonOf({ 'sec-fetch-site': 'same-origin', 'x-csrf-token': token }, binding),
+    ).toBeNull();
+  });
+
+  it('attack: refuses an untrusted Origin even with the right token', () => {
+    expect(reasonOf({ origin: 'https://evil.example', 'x-csrf-token': token }, binding)).toBe(
+      'untrusted_origin',
+    );
+  });
+
+  it('attack: refuses Origin: null (sandboxed frames, redirects)', () => {
+    expect(reasonOf({ origin: 'null', 'x-csrf-token': token }, binding)).toBe('untrusted_origin');
+  });
+
+  it('attack: refuses an origin that only starts like a trusted one', () => {
+    expect(reasonOf({ origin: `${ORIGIN}.evil.example`, 'x-csrf-token': token }, binding)).toBe(
+      'untrusted_origin',
+    );
+  });
+
+  it('attack: refuses Sec-Fetch-Site: cross-site and same-site', () => {
+    expect(reasonOf({ 'sec-fetch-site': 'cross-site', 'x-csrf-token': token }, binding)).toBe(
+      'cross_site',
+    );
+    expect(reasonOf({ 'sec-fetch-site': 'same-site', 'x-csrf-token': token }, binding)).toBe(
+      'cross_site',
+    );
+  });
+
+  it('refuses a request with neither Origin nor Sec-Fetch-Site', () => {
+    expect(reasonOf({ 'x-csrf-token': token }, binding)).toBe('no_origin');
+  });
+
+  it('attack: refuses a trusted Origin without the token (SameSite cookies alone do not count)', () => {
+    expect(reasonOf({ origin: ORIGIN }, binding)).toBe('missing_token');
+  });
+
+  it("attack: refuses another binding's token", () => {
+    expect(
+      reasonOf({ origin: ORIGIN, 'x-csrf-token': csrf.tokenFor(csrf.newBinding()) }, binding),
+    ).toBe('bad_token');
+  });
+
+  it('attack: refuses the binding itself sent as the token (double-submit without the key)', () => {
+    expect(reasonOf({ origin: ORIGIN, 'x-csrf-token': binding }, binding)).toBe('bad_token');
+  });
+
+  it('refuses a request without a binding cookie', () => {
+    expect(reasonOf({ origin: ORIGIN, 'x-csrf-token': token }, undefined)).toBe('no_binding');
+    expect(reasonOf({ origin: ORIGIN, 'x-csrf-token': token }, 'short')).toBe('no_binding');
+  });
+
+  it('attack: tokens signed with another key are refused', () => {
+    const other = new CsrfProtection({ key: new Uint8Array(32).fill(8), trustedOrigins: [ORIGIN] });
+    expect(reasonOf({ origin: ORIGIN, 'x-csrf-token': other.tokenFor(binding) }, binding)).toBe(
+      'bad_token',
+    );
+  });
+});
+
+describe('the cookies option of createAuth', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('refuses insecureDevelopment when NODE_ENV=production', () => {
+    vi.stubEnv('NODE_ENV', 'production');
+    expect(() =>
+      createAuth({
+        cookies: { trustedOrigins: ['http://localhost:3000'], insecureDevelopment: true },
+      }),
+    ).toThrow(/cookies\.insecureDevelopment: is refused when NODE_ENV=production/);
+  });
+
+  it('accepts insecureDevelopment outside production', () => {
+    vi.stubEnv('NODE_ENV', 'development');
+    const auth = createAuth({
+      cookies: { trustedOrigins: ['http://localhost:3000'], insecureDevelopment: true },
+    });
+    expect(auth.config.cookies?.insecureDevelopment).toBe(true);
+  });
+
+  it.each(['https://app.example.com/', 'https://app.example.com/path', 'app.example.com', '*'])(
+    'refuses %j as a trusted origin',
+    (origin) => {
+      expect(() => createAuth({ cookies: { trustedOrigins: [origin] } })).toThrow(
+        /cookies\.trustedOrigins\.0/,
+      );
+    },
+  );
+
+  it('requires at least one trusted origin', () => {
+    expect(() => createAuth({ cookies: { trustedOrigins: [] } })).toThrow(
+      /cookies\.trustedOrigins/,
+    );
+  });
+
+  it('refuses a CSRF secret shorter than 32 characters', () => {
+    expect(() =>
+      createAuth({ cookies: { trustedOrigins: [ORIGIN], csrfSecret: 'short' } }),
+    ).toThrow(/cookies\.csrfSecret/);
+  });
+});
