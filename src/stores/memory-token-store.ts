@@ -1,11 +1,10 @@
-import { LRUCache } from 'lru-cache';
 import type { RotationResult, RotationRule, SessionRecord, TokenStore } from './types.js';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
   /**
-   * Sessions kept. Past this, the least recently used session is dropped, which ends it
-   * (its refresh token becomes unknown and its access tokens are refused).
+   * Sessions kept. Past this, the oldest session is dropped, which ends it (its refresh token
+   * becomes unknown and its access tokens are refused).
    * @default 100000
    */
   maxSessions?: number;
@@ -26,7 +25,8 @@ interface StoredSession {
 /**
  * The reference {@link TokenStore}: in process memory, bounded, for tests, development and
  * single-instance apps. Each operation runs synchronously inside its promise, so it is atomic.
- * Revocations are visible to the next `getSession` at once.
+ * Revocations are visible to the next `getSession` at once. Memory grows with use only (nothing
+ * is allocated up front).
  *
  * @example
  * ```ts
@@ -35,11 +35,14 @@ interface StoredSession {
  * ```
  */
 export class MemoryTokenStore implements TokenStore {
-  readonly #sessions: LRUCache<string, StoredSession>;
+  /** Session id -> session, in creation order (the first is the oldest). */
+  readonly #sessions = new Map<string, StoredSession>();
   /** Current (not yet rotated) hash -> session id. */
   readonly #current = new Map<string, string>();
-  /** Rotated hash -> session id. */
-  readonly #used: LRUCache<string, string>;
+  /** Rotated hash -> session id, in rotation order. */
+  readonly #used = new Map<string, string>();
+  readonly #maxSessions: number;
+  readonly #maxUsedTokens: number;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     const maxSessions = options.maxSessions ?? 100_000;
@@ -52,20 +55,25 @@ export class MemoryTokenStore implements TokenStore {
         throw new TypeError(`MemoryTokenStore: ${name} must be a positive integer`);
       }
     }
-    this.#sessions = new LRUCache({
-      max: maxSessions,
-      dispose: (stored) => {
-        if (this.#current.get(stored.currentHash) === stored.record.id) {
-          this.#current.delete(stored.currentHash);
-        }
-      },
-    });
-    this.#used = new LRUCache({ max: maxUsedTokens });
+    this.#maxSessions = maxSessions;
+    this.#maxUsedTokens = maxUsedTokens;
   }
 
   async createSession(session: SessionRecord, tokenHash: string): Promise<void> {
+    this.#deleteSession(session.id);
     this.#sessions.set(session.id, { record: { ...session }, currentHash: tokenHash });
     this.#current.set(tokenHash, session.id);
+    if (this.#sessions.size > this.#maxSessions) {
+      this.#deleteSession(this.#sessions.keys().next().value!);
+    }
+  }
+
+  #deleteSession(sessionId: string): void {
+    const stored = this.#sessions.get(sessionId);
+    if (!stored) return;
+    this.#sessions.delete(sessionId);
+    if (this.#current.get(stored.currentHash) === sessionId)
+      this.#current.delete(stored.currentHash);
   }
 
   async rotate(oldHash: string, newHash: string, rule: RotationRule): Promise<RotationResult> {
@@ -83,6 +91,7 @@ export class MemoryTokenStore implements TokenStore {
       }
       this.#current.delete(oldHash);
       this.#used.set(oldHash, session.id);
+      if (this.#used.size > this.#maxUsedTokens) this.#used.delete(this.#used.keys().next().value!);
       this.#current.set(newHash, session.id);
       stored.currentHash = newHash;
       session.lastUsedAt = rule.now;
@@ -138,7 +147,7 @@ export class MemoryTokenStore implements TokenStore {
         ended.push(record.id);
       }
     }
-    for (const id of ended) this.#sessions.delete(id);
+    for (const id of ended) this.#deleteSession(id);
     return ended.length;
   }
 }

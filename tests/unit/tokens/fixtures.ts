@@ -102,12 +102,19 @@ export function reasonOf(err: unknown): string | undefined {
   return cause instanceof Error ? cause.message : undefined;
 }
 
-export function keyPairs() {
+let pairs: ReturnType<typeof generatePairs> | undefined;
+function generatePairs() {
   return {
     ed25519: generateKeyPairSync('ed25519'),
     p256: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
     rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }),
   };
+}
+
+/** One key pair per algorithm, generated once per test file (RSA generation is slow). */
+export function keyPairs() {
+  pairs ??= generatePairs();
+  return pairs;
 }
 
 /** Awaits a promise that must reject, and returns its error. */
