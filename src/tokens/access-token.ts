@@ -182,7 +182,12 @@ export class AccessTokenCodec {
     { now, ttlMs, jti, expiresAt }: { now: number; ttlMs: number; jti: string; expiresAt?: number },
   ): Promise<{ token: string; expiresIn: number }> {
     const key = this.#keys.signing;
-    const signKey = key.signKey ?? (await key.ready.then(() => key.signKey));
+    const signKey =
+      key.signKey ??
+      (await key.ready.then(
+        () => key.signKey,
+        () => null,
+      ));
     if (!signKey) throw new AuthError('SERVER_ERROR', 'The token signing key is not available.');
     const iat = Math.floor(now / 1000);
     let exp = iat + Math.max(1, Math.floor(ttlMs / 1000));
@@ -214,7 +219,12 @@ export class AccessTokenCodec {
       throw tokenRejected('non_canonical_signature');
     }
     const key = this.#keyFor(token.slice(0, firstDot));
-    const verifyKey = key.verifyKey ?? (await key.ready.then(() => key.verifyKey));
+    const verifyKey =
+      key.verifyKey ??
+      (await key.ready.then(
+        () => key.verifyKey,
+        () => undefined,
+      ));
     if (!verifyKey)
       throw new AuthError('SERVER_ERROR', 'A token verification key is not available.');
     let payload: Uint8Array;
