@@ -12,6 +12,8 @@ import {
 import { MAX_BODY_BYTES, readRequestBody } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
 import type { HttpResponse } from '../../src/http/response.js';
+import type { Policy, PolicyModelOf } from '../../src/policy/policy.js';
+import type { Permission } from '../../src/policy/types.js';
 import type { AccessPrincipal } from '../../src/tokens/access-token.js';
 
 declare global {
@@ -89,8 +91,12 @@ async function bodyOf(req: Request): Promise<Uint8Array | undefined> {
  * app.use(gate.errorHandler);
  * ```
  */
-export function gatehouseExpress(auth: Auth, options: ExpressAdapterOptions = {}) {
-  const http = createAuthHttp(auth, options);
+export function gatehouseExpress<P extends Policy = Policy>(
+  auth: Auth<P>,
+  options: ExpressAdapterOptions = {},
+) {
+  // The http layer checks permissions as strings; the typing by P is this adapter's surface.
+  const http = createAuthHttp(auth as unknown as Auth, options);
 
   const router: Router = express.Router();
   for (const route of http.routes) {
@@ -119,10 +125,11 @@ export function gatehouseExpress(auth: Auth, options: ExpressAdapterOptions = {}
 
   /**
    * Requires `permission` per the auth's policy, on the object `resource` loads when given.
-   * Authenticates first when `authenticate()` has not run on this request.
+   * Authenticates first when `authenticate()` has not run on this request. The permission is
+   * typed by the auth's policy (`'users:read'`...).
    */
   function authorize(
-    permission: string,
+    permission: Permission<PolicyModelOf<P>>,
     authorizeOptions: ExpressAuthorizeOptions = {},
   ): RequestHandler {
     const { resource } = authorizeOptions;
