@@ -114,6 +114,11 @@ function describeValue(value: unknown): string {
 /**
  * Converts a configured key to a `KeyObject`, or returns the reason it is refused. Shared by the
  * options schema (so the startup error names the option) and {@link createKeySet}.
+ *
+ * @example
+ * ```ts
+ * toKeyObject('HS256', 'short'); // 'is too short (5 bytes): HS256 needs a secret of at least 32 bytes'
+ * ```
  */
 export function toKeyObject(alg: TokenAlgorithm, key: unknown): KeyObject | string {
   if (!key) {
@@ -166,7 +171,15 @@ function checkKeyObject(alg: TokenAlgorithm, key: KeyObject): string | null {
     : null;
 }
 
-/** Returns why a key id is refused, or null. */
+/**
+ * Returns why a configured key id is refused, or null.
+ *
+ * @example
+ * ```ts
+ * checkKid('2025-06'); // null
+ * checkKid('../k');    // 'must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -'
+ * ```
+ */
 export function checkKid(kid: unknown): string | null {
   if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) {
     return 'must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -';

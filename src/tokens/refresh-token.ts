@@ -28,6 +28,11 @@ export function createRefreshToken(random: RandomSource): string {
 /**
  * Whether a value has the shape of a refresh token. An access token (a JWT, with dots) never
  * has it, so it can never be accepted as a refresh token.
+ *
+ * @example
+ * ```ts
+ * isRefreshTokenShape(accessJwt); // false
+ * ```
  */
 export function isRefreshTokenShape(value: unknown): value is string {
   return typeof value === 'string' && REFRESH_TOKEN_SHAPE.test(value);
@@ -45,12 +50,26 @@ export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** A random identifier of `bytes` bytes, base64url-encoded (used for `jti`). */
+/**
+ * A random identifier of `bytes` bytes, base64url-encoded (used for `jti`).
+ *
+ * @example
+ * ```ts
+ * randomId(cryptoRandom); // 'oV3x1u0l9m8b3fJ2cQ0p2w' (22 characters)
+ * ```
+ */
 export function randomId(random: RandomSource, bytes = 16): string {
   return Buffer.from(random.bytes(bytes)).toString('base64url');
 }
 
-/** A random UUID (version 4) from the injected randomness; session ids are UUIDs. */
+/**
+ * A random UUID (version 4) from the injected randomness; session ids are UUIDs.
+ *
+ * @example
+ * ```ts
+ * randomUuid(cryptoRandom); // '6f1c2a4e-0d6b-4f55-9a43-5c1b0f7e9a21'
+ * ```
+ */
 export function randomUuid(random: RandomSource): string {
   const b = Buffer.from(random.bytes(16));
   b[6] = (b[6]! & 0x0f) | 0x40;
