@@ -10,9 +10,9 @@ import {
 import {
   describeAttemptStore,
   describeRateLimitStore,
+  describeTokenStore,
   describeUserStore,
 } from '../../src/testing/index.js';
-import { describeTokenStore } from '../../src/testing/token-store.js';
 import { type TestDatabase, targets } from './databases.js';
 
 for (const target of targets) {
