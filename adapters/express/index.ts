@@ -85,7 +85,7 @@ async function bodyOf(req: Request): Promise<Uint8Array | undefined> {
  * app.use(gate.router);
  * app.get('/api/users/:id',
  *   gate.authenticate(),
- *   gate.authorize('users:read', { resource: (req) => auth.findUserById(req.params.id) }),
+ *   gate.authorize('users:read', { resource: (req) => auth.getUser(req.params.id) }),
  *   (req, res) => res.json({ success: true, user: req.authResource }));
  * app.use(gate.notFound);
  * app.use(gate.errorHandler);

@@ -161,7 +161,7 @@ Object.assign(plugin, {
  * await app.register(gatehouseFastify, { auth });
  * app.get('/api/users/:id', {
  *   preHandler: app.authorize('users:read', {
- *     resource: (request) => auth.findUserById((request.params as { id: string }).id),
+ *     resource: (request) => auth.getUser((request.params as { id: string }).id),
  *   }),
  * }, async (request) => ({ success: true, user: request.authResource }));
  * ```
