@@ -11,8 +11,10 @@ import {
 } from '../../adapters/postgres/index.js';
 import type { AuditEvent } from '../../src/audit/events.js';
 import { isAuthError } from '../../src/errors.js';
+import { createAuth } from '../../src/index.js';
 import { seedPolicy } from '../../src/policy/seed-policy.js';
 import type { LockoutRule } from '../../src/stores/types.js';
+import { CountingHasher } from '../helpers/fakes.js';
 import { type TestDatabase, targets } from './databases.js';
 
 const HASH = `$2b$10$${'a'.repeat(53)}`;
@@ -260,6 +262,39 @@ for (const target of targets) {
         metadata['self'] = metadata;
         await log().write(event({ metadata }));
         expect((await rows())[0]?.metadata).toEqual({ unserializable: true });
+      });
+
+      it('records the events of createAuth when given as its audit sink', async () => {
+        const audit = log();
+        const writes: Promise<void>[] = [];
+        const auth = createAuth({
+          stores: { users: new PostgresUserStore(db.client, db.options) },
+          passwordHasher: new CountingHasher(),
+          audit: (e) => {
+            const write = audit.sink(e) as Promise<void>;
+            writes.push(write);
+            return write;
+          },
+        });
+        const ada = await auth.register({
+          email: 'ada@example.com',
+          password: 'correct horse battery',
+          name: 'Ada',
+        });
+        await expect(
+          auth.login(
+            { email: 'ada@example.com', password: 'wrong password' },
+            { ip: '203.0.113.7', userAgent: 'curl/8.0' },
+          ),
+        ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+        await Promise.all(writes);
+        const stored = await rows();
+        expect(stored.map((r) => [r['event'], r['status'], r['user_id']])).toEqual([
+          ['USER_REGISTERED', 'success', ada.id],
+          ['LOGIN_FAILED', 'failure', ada.id],
+        ]);
+        expect(stored[1]).toMatchObject({ ip: '203.0.113.7', user_agent: 'curl/8.0' });
+        expect(JSON.stringify(stored)).not.toContain('ada@example.com');
       });
 
       it('prunes events older than the retention time', async () => {
