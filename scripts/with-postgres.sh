@@ -54,11 +54,15 @@ DATA="$DIR/data"
 LOG="$DIR/server.log"
 STARTED=0
 
+# Runs a server tool as the server's user, from the temporary folder (the caller's working
+# directory may be one that user cannot enter, such as root's home).
+as_owner() { (cd "$DIR" && "${RUN_AS[@]}" "$@"); }
+
 cleanup() {
   local status=$?
   if [ "$STARTED" -eq 1 ]; then
-    "${RUN_AS[@]}" "$BINDIR/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 ||
-      "${RUN_AS[@]}" "$BINDIR/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
+    as_owner "$BINDIR/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 ||
+      as_owner "$BINDIR/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$DIR"
   exit "$status"
@@ -80,7 +84,7 @@ DATABASE=gatehouse_test
 printf '%s\n' "$PASSWORD" >"$DIR/pwfile"
 [ "$(id -u)" -eq 0 ] && chown "$OWNER" "$DIR/pwfile"
 chmod 600 "$DIR/pwfile"
-"${RUN_AS[@]}" "$BINDIR/initdb" -D "$DATA" -U postgres --pwfile="$DIR/pwfile" \
+as_owner "$BINDIR/initdb" -D "$DATA" -U postgres --pwfile="$DIR/pwfile" \
   --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --no-locale >"$DIR/initdb.log" 2>&1 || {
   cat "$DIR/initdb.log" >&2
   exit 1
@@ -89,7 +93,7 @@ rm -f "$DIR/pwfile"
 
 # A throwaway cluster: durability settings off for speed.
 STARTED=1
-"${RUN_AS[@]}" "$BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+as_owner "$BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
   start >/dev/null || {
   echo "with-postgres: the server did not start; its log:" >&2
@@ -97,7 +101,7 @@ STARTED=1
   exit 1
 }
 
-"${RUN_AS[@]}" "$BINDIR/createdb" -h "$DIR" -p "$PORT" -U postgres "$DATABASE"
+as_owner "$BINDIR/createdb" -h "$DIR" -p "$PORT" -U postgres "$DATABASE"
 
 export DATABASE_URL="postgres://postgres:$PASSWORD@127.0.0.1:$PORT/$DATABASE"
 echo "with-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
