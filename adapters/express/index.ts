@@ -30,10 +30,24 @@ declare global {
   }
 }
 
-/** Options of {@link gatehouseExpress}. */
+/**
+ * Options of {@link gatehouseExpress}.
+ *
+ * @example
+ * ```ts
+ * gatehouseExpress(auth, { prefix: '/v1/auth' } satisfies ExpressAdapterOptions);
+ * ```
+ */
 export interface ExpressAdapterOptions extends AuthHttpOptions {}
 
-/** Options of the adapter's `authorize()` middleware. */
+/**
+ * Options of the adapter's `authorize()` middleware.
+ *
+ * @example
+ * ```ts
+ * gate.authorize('users:read', { resource: (req) => auth.getUser(req.params.id) });
+ * ```
+ */
 export interface ExpressAuthorizeOptions {
   /**
    * Loads the object the permission is checked on, e.g. `(req) => users.findById(req.params.id)`.
@@ -161,5 +175,13 @@ export function gatehouseExpress<P extends Policy = Policy>(
   return { router, authenticate, authorize, errorHandler, notFound, http };
 }
 
-/** The adapter returned by {@link gatehouseExpress}. */
+/**
+ * The adapter returned by {@link gatehouseExpress}.
+ *
+ * @example
+ * ```ts
+ * const gate: ExpressAdapter = gatehouseExpress(auth);
+ * app.use(gate.router);
+ * ```
+ */
 export type ExpressAdapter = ReturnType<typeof gatehouseExpress>;

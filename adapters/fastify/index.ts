@@ -16,7 +16,14 @@ import { errorResponse, type HttpResponse } from '../../src/http/response.js';
 import { silentLogger } from '../../src/runtime.js';
 import type { AccessPrincipal } from '../../src/tokens/access-token.js';
 
-/** Options of the adapter's `authorize()` preHandler. */
+/**
+ * Options of the adapter's `authorize()` preHandler.
+ *
+ * @example
+ * ```ts
+ * app.authorize('orders:read', { resource: (request) => orders.find((request.params as { id: string }).id) });
+ * ```
+ */
 export interface FastifyAuthorizeOptions {
   /**
    * Loads the object the permission is checked on, e.g.
@@ -47,7 +54,14 @@ declare module 'fastify' {
   }
 }
 
-/** Options of the {@link gatehouseFastify} plugin. */
+/**
+ * Options of the {@link gatehouseFastify} plugin.
+ *
+ * @example
+ * ```ts
+ * await app.register(gatehouseFastify, { auth, errorHandler: false, notFoundHandler: true });
+ * ```
+ */
 export interface FastifyAdapterOptions extends AuthHttpOptions {
   auth: Auth;
   /**

@@ -1,7 +1,15 @@
 import { AuthError } from '../errors.js';
 import { countRawHeader, type HttpRequest, headerValue } from './request.js';
 
-/** Where a request's access token was found. */
+/**
+ * Where a request's access token was found.
+ *
+ * @example
+ * ```ts
+ * const found = extractAccessToken(request, cookies, '__Host-gatehouse-access');
+ * if (found?.source === 'cookie') checkCsrf();
+ * ```
+ */
 export type AccessTokenSource = 'header' | 'cookie';
 
 /** The longest token accepted from a request (a gatehouse access token is far shorter). */

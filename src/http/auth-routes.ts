@@ -21,26 +21,56 @@ import { CsrfProtection } from './csrf.js';
 import { clientIp, type HttpRequest, headerValue, rateLimitKeyOfIp } from './request.js';
 import { errorResponse, type HttpResponse, jsonResponse } from './response.js';
 
-/** One route of the HTTP contract, in framework-neutral form; `handle` never throws. */
+/**
+ * One route of the HTTP contract, in framework-neutral form; `handle` never throws.
+ *
+ * @example
+ * ```ts
+ * for (const route of createAuthHttp(auth).routes) {
+ *   app.on(route.method, route.path, async (req) => write(await route.handle(toHttpRequest(req))));
+ * }
+ * ```
+ */
 export interface AuthRoute {
   method: 'GET' | 'POST' | 'PUT';
   path: string;
   handle(request: HttpRequest): Promise<HttpResponse>;
 }
 
-/** Options of {@link createAuthHttp}. */
+/**
+ * Options of {@link createAuthHttp}.
+ *
+ * @example
+ * ```ts
+ * createAuthHttp(auth, { prefix: '/v1/auth' }); // /v1/auth/login, /v1/auth/refresh...
+ * ```
+ */
 export interface AuthHttpOptions {
   /** Path prefix of the auth routes. @default '/api/auth' */
   prefix?: string;
 }
 
-/** Which requests {@link AuthHttp.authenticate} lets through without credentials. */
+/**
+ * Which requests {@link AuthHttp.authenticate} lets through without credentials.
+ *
+ * @example
+ * ```ts
+ * const principal = await http.authenticate(request, { optional: true }); // null when anonymous
+ * ```
+ */
 export interface AuthenticateOptions {
   /** Let a request without credentials through with a null principal. @default false */
   optional?: boolean;
 }
 
-/** Loads the object an authorization check is about; null or undefined when it does not exist. */
+/**
+ * Loads the object an authorization check is about; null or undefined when it does not exist.
+ *
+ * @example
+ * ```ts
+ * await http.authorize(principal, 'users:read', () => auth.getUser(params.id));
+ * ```
+ */
 export type ResourceLoader = () => unknown;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -373,5 +403,13 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
   };
 }
 
-/** The framework-neutral HTTP side of a gatehouse instance; see {@link createAuthHttp}. */
+/**
+ * The framework-neutral HTTP side of a gatehouse instance; see {@link createAuthHttp}.
+ *
+ * @example
+ * ```ts
+ * const http: AuthHttp = createAuthHttp(auth);
+ * const principal = await http.authenticate(request);
+ * ```
+ */
 export type AuthHttp = ReturnType<typeof createAuthHttp>;

@@ -5,23 +5,58 @@ import { AuthError } from '../errors.js';
 // password limit, the name policy) and refuses before any hashing; these only bound the work.
 const text = (max: number) => z.string().max(max);
 
-/** `POST /register`: `{ email, password, name }`. Other fields are ignored. */
+/**
+ * `POST /register`: `{ email, password, name }`. Other fields are ignored.
+ *
+ * @example
+ * ```ts
+ * const { email, password, name } = validateBody(registerBodySchema, body);
+ * ```
+ */
 export const registerBodySchema = z.object({
   email: text(1024),
   password: text(4096),
   name: text(1024),
 });
 
-/** `POST /login`: `{ email, password }`. */
+/**
+ * `POST /login`: `{ email, password }`.
+ *
+ * @example
+ * ```ts
+ * const { email, password } = validateBody(loginBodySchema, body);
+ * ```
+ */
 export const loginBodySchema = z.object({ email: text(1024), password: text(4096) });
 
-/** `POST /refresh` outside cookie mode: `{ refreshToken }`. */
+/**
+ * `POST /refresh` outside cookie mode: `{ refreshToken }`.
+ *
+ * @example
+ * ```ts
+ * const { refreshToken } = validateBody(refreshBodySchema, body);
+ * ```
+ */
 export const refreshBodySchema = z.object({ refreshToken: text(4096) });
 
-/** `POST /logout`: `{ refreshToken? }` (the session is the access token's). */
+/**
+ * `POST /logout`: `{ refreshToken? }` (the session is the access token's).
+ *
+ * @example
+ * ```ts
+ * validateBody(logoutBodySchema, undefined); // fine: the body is optional
+ * ```
+ */
 export const logoutBodySchema = z.object({ refreshToken: text(4096).optional() }).optional();
 
-/** `PUT /password`: `{ currentPassword, newPassword }`. */
+/**
+ * `PUT /password`: `{ currentPassword, newPassword }`.
+ *
+ * @example
+ * ```ts
+ * const { currentPassword, newPassword } = validateBody(passwordBodySchema, body);
+ * ```
+ */
 export const passwordBodySchema = z.object({
   currentPassword: text(4096),
   newPassword: text(4096),

@@ -1,6 +1,13 @@
 import { AuthError } from '../errors.js';
 
-/** The largest request body the auth routes accept: 16 KiB. */
+/**
+ * The largest request body the auth routes accept: 16 KiB.
+ *
+ * @example
+ * ```ts
+ * const raw = await readRequestBody(req, req.headers['content-length'], MAX_BODY_BYTES);
+ * ```
+ */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -37,7 +44,15 @@ export async function readRequestBody(
   return size === 0 ? undefined : Buffer.concat(chunks, size);
 }
 
-/** Whether a `Content-Type` is JSON in UTF-8: `application/json`, optionally `; charset=utf-8`. */
+/**
+ * Whether a `Content-Type` is JSON in UTF-8: `application/json`, optionally `; charset=utf-8`.
+ *
+ * @example
+ * ```ts
+ * isJsonContentType('application/json; charset=utf-8'); // true
+ * isJsonContentType('text/plain'); // false
+ * ```
+ */
 export function isJsonContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const [type = '', ...params] = contentType.split(';');

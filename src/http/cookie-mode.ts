@@ -64,12 +64,34 @@ export const cookieModeSchema = z
     }
   });
 
-/** The `cookies` option as written by the user. */
+/**
+ * The `cookies` option as written by the user.
+ *
+ * @example
+ * ```ts
+ * const cookies: CookieModeOptions = { trustedOrigins: ['https://app.example.com'] };
+ * createAuth({ cookies });
+ * ```
+ */
 export type CookieModeOptions = z.input<typeof cookieModeSchema>;
-/** The `cookies` option after validation. */
+/**
+ * The `cookies` option after validation.
+ *
+ * @example
+ * ```ts
+ * auth.config.cookies?.trustedOrigins; // ['https://app.example.com']
+ * ```
+ */
 export type ResolvedCookieModeOptions = z.output<typeof cookieModeSchema>;
 
-/** The names of gatehouse's cookies. */
+/**
+ * The names of gatehouse's cookies.
+ *
+ * @example
+ * ```ts
+ * const { access, refresh, csrf } = cookieNames(false);
+ * ```
+ */
 export interface CookieNames {
   access: string;
   refresh: string;

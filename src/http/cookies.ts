@@ -24,7 +24,14 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return cookies;
 }
 
-/** Attributes of a `Set-Cookie` header written by {@link serializeCookie}. */
+/**
+ * Attributes of a `Set-Cookie` header written by {@link serializeCookie}.
+ *
+ * @example
+ * ```ts
+ * serializeCookie('a', 'v', { path: '/', httpOnly: true, secure: true, sameSite: 'Strict', maxAge: 60 });
+ * ```
+ */
 export interface CookieAttributes {
   path: string;
   httpOnly: boolean;

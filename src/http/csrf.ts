@@ -2,12 +2,26 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { AuthError } from '../errors.js';
 import { headerValue } from './request.js';
 
-/** The header that carries the CSRF token. */
+/**
+ * The header that carries the CSRF token.
+ *
+ * @example
+ * ```ts
+ * fetch('/api/orders', { method: 'POST', headers: { [CSRF_HEADER]: csrfToken } });
+ * ```
+ */
 export const CSRF_HEADER = 'x-csrf-token';
 
 const BINDING = /^[A-Za-z0-9_-]{43}$/;
 
-/** Why a request failed the CSRF check (recorded in the CSRF_REJECTED audit event). */
+/**
+ * Why a request failed the CSRF check (recorded in the CSRF_REJECTED audit event).
+ *
+ * @example
+ * ```ts
+ * if ((err as AuthError).details?.['reason'] === 'untrusted_origin') alertSecurityTeam();
+ * ```
+ */
 export type CsrfRejection =
   | 'untrusted_origin'
   | 'cross_site'

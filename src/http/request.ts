@@ -3,6 +3,17 @@ import { isIP } from 'node:net';
 /**
  * A request as the framework-neutral http layer sees it. An adapter fills it from its
  * framework's request; nothing else of the framework reaches the core.
+ *
+ * @example
+ * ```ts
+ * const request: HttpRequest = {
+ *   method: req.method,
+ *   headers: req.headers,
+ *   rawHeaders: req.rawHeaders,
+ *   ip: req.ip,
+ *   body: rawBytes,
+ * };
+ * ```
  */
 export interface HttpRequest {
   /** Upper-case method (`GET`, `POST`...). */

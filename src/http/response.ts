@@ -5,6 +5,12 @@ import type { Logger } from '../runtime.js';
  * A response as the framework-neutral http layer produces it. An adapter writes `status`, every
  * header (a `string[]` value means one header line per entry, as for `Set-Cookie`) and `body`
  * (already serialised JSON) unchanged.
+ *
+ * @example
+ * ```ts
+ * const { status, headers, body }: HttpResponse = await route.handle(request);
+ * res.writeHead(status, headers).end(body);
+ * ```
  */
 export interface HttpResponse {
   status: number;
@@ -12,7 +18,14 @@ export interface HttpResponse {
   body: string;
 }
 
-/** The JSON error body of the HTTP contract. */
+/**
+ * The JSON error body of the HTTP contract.
+ *
+ * @example
+ * ```ts
+ * const body: ErrorBody = { success: false, error: 'Not found.', code: 'NOT_FOUND' };
+ * ```
+ */
 export interface ErrorBody {
   success: false;
   error: string;

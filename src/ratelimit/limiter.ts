@@ -5,16 +5,37 @@ import { AuthError } from '../errors.js';
 import type { Clock } from '../runtime.js';
 import type { RateLimitStore } from '../stores/types.js';
 
-/** A limit of `limit` requests per `windowMs` milliseconds (fixed windows). */
+/**
+ * A limit of `limit` requests per `windowMs` milliseconds (fixed windows).
+ *
+ * @example
+ * ```ts
+ * const rule: RateLimitRule = { limit: 5, windowMs: 60_000 };
+ * ```
+ */
 export interface RateLimitRule {
   limit: number;
   windowMs: number;
 }
 
-/** The routes gatehouse rate-limits per client IP. */
+/**
+ * The routes gatehouse rate-limits per client IP.
+ *
+ * @example
+ * ```ts
+ * await auth.rateLimiter.enforce('login' satisfies RateLimitedRoute, ip);
+ * ```
+ */
 export type RateLimitedRoute = 'login' | 'register' | 'refresh';
 
-/** The rules in force per route; `false` switches a route's limit off. */
+/**
+ * The rules in force per route; `false` switches a route's limit off.
+ *
+ * @example
+ * ```ts
+ * const rules: RateLimitRules = { login: { limit: 5, windowMs: 60_000 }, register: false, refresh: false };
+ * ```
+ */
 export type RateLimitRules = Record<RateLimitedRoute, RateLimitRule | false>;
 
 const UNIT_MS: Record<string, number> = {
@@ -56,6 +77,11 @@ const MAX_WINDOW_MS = 7 * 86_400_000;
 /**
  * The zod schema of one route's rate limit: `false` (off), a rate such as `'5/min'`, or
  * `{ limit, window }` where `window` is a duration (`'1m'`, `60`).
+ *
+ * @example
+ * ```ts
+ * rateLimitRuleSchema.parse('5/min'); // { limit: 5, windowMs: 60000 }
+ * ```
  */
 export const rateLimitRuleSchema = z.union([
   z.literal(false),
@@ -107,7 +133,14 @@ export const rateLimitsSchema = z
   })
   .strict();
 
-/** The outcome of {@link RateLimiter.check}. */
+/**
+ * The outcome of {@link RateLimiter.check}.
+ *
+ * @example
+ * ```ts
+ * const { allowed, retryAfter } = await auth.rateLimiter.check('login', ip);
+ * ```
+ */
 export interface RateLimitDecision {
   allowed: boolean;
   /** Requests left in the current window (0 when refused). */
@@ -116,7 +149,14 @@ export interface RateLimitDecision {
   retryAfter: number;
 }
 
-/** What a {@link RateLimiter} needs. */
+/**
+ * What a {@link RateLimiter} needs.
+ *
+ * @example
+ * ```ts
+ * new RateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock, rules } satisfies RateLimiterOptions);
+ * ```
+ */
 export interface RateLimiterOptions {
   store: RateLimitStore;
   clock: Clock;
