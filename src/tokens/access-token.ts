@@ -91,7 +91,6 @@ export function tokenRejected(reason: TokenRejection): AuthError {
 
 /** The only header parameters a gatehouse access token may carry. */
 const ALLOWED_HEADER = new Set(['alg', 'kid', 'typ']);
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /**
  * Header segments already validated, by their exact string. Checking a header is a pure function
  * of that string and the key set, and every token of one key carries the same header, so this
@@ -101,24 +100,31 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_REMEMBERED_HEADERS = 64;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** The value of a base64url character, or -1 for any other character (including `=`). */
 function base64urlValue(code: number): number {
   if (code >= 65 && code <= 90) return code - 65; // A-Z
   if (code >= 97 && code <= 122) return code - 71; // a-z
   if (code >= 48 && code <= 57) return code + 4; // 0-9
-  return code === 45 ? 62 : 63; // '-' or '_' (the shape check allows nothing else)
+  if (code === 45) return 62; // -
+  return code === 95 ? 63 : -1; // _
 }
 
 /**
- * Whether a base64url segment is the one canonical encoding of its bytes: unpadded, and the
- * unused low bits of its last character are zero. Otherwise several strings decode to the same
- * signature, which must never let a re-encoded token pass for a different one.
+ * Checks the signature segment: only base64url characters (no padding), and the one canonical
+ * encoding of its bytes (the unused low bits of the last character are zero). Otherwise several
+ * strings decode to the same signature, and a re-encoded token could pass for a different one.
+ * The header and payload need no such check: the signature covers their exact characters.
  */
-function isCanonicalBase64url(segment: string): boolean {
+function signatureProblem(segment: string): TokenRejection | null {
+  let last = 0;
+  for (let i = 0; i < segment.length; i++) {
+    last = base64urlValue(segment.charCodeAt(i));
+    if (last < 0) return 'malformed';
+  }
   const rest = segment.length % 4;
-  if (rest === 0) return true;
-  if (rest === 1) return false;
-  const last = base64urlValue(segment.charCodeAt(segment.length - 1));
-  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+  if (rest === 1) return 'malformed';
+  if (rest !== 0 && (last & (rest === 2 ? 0x0f : 0x03)) !== 0) return 'non_canonical_signature';
+  return null;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -212,12 +218,19 @@ export class AccessTokenCodec {
   async verify(token: unknown, now: number): Promise<VerifiedAccessToken> {
     if (typeof token !== 'string') throw tokenRejected('not_a_string');
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw tokenRejected('too_large');
-    if (!TOKEN_SHAPE.test(token)) throw tokenRejected('malformed');
+    // Exactly three non-empty segments: a JWE (five), four segments or an opaque string fail.
     const firstDot = token.indexOf('.');
     const lastDot = token.lastIndexOf('.');
-    if (!isCanonicalBase64url(token.slice(lastDot + 1))) {
-      throw tokenRejected('non_canonical_signature');
+    if (
+      firstDot <= 0 ||
+      lastDot <= firstDot + 1 ||
+      lastDot === token.length - 1 ||
+      token.indexOf('.', firstDot + 1) !== lastDot
+    ) {
+      throw tokenRejected('malformed');
     }
+    const problem = signatureProblem(token.slice(lastDot + 1));
+    if (problem) throw tokenRejected(problem);
     const key = this.#keyFor(token.slice(0, firstDot));
     const verifyKey =
       key.verifyKey ??

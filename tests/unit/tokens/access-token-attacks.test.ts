@@ -232,6 +232,19 @@ describe('access token attacks', () => {
       );
     });
 
+    it('refuses padding or stray characters added to the header or payload segment', async () => {
+      const { service, token } = await genuine();
+      const [h, p, sig] = token.split('.');
+      for (const forged of [`${h}=.${p}.${sig}`, `${h}.${p}=.${sig}`, `${h}.${p} .${sig}`]) {
+        expect((await refusal(service.verifyAccessToken(forged))).code).toBe('TOKEN_INVALID');
+      }
+    });
+
+    it('refuses padding on the signature segment', async () => {
+      const { service, token } = await genuine();
+      await expectRefused(service.verifyAccessToken(`${token}=`), 'malformed');
+    });
+
     it('refuses four segments', async () => {
       const { service, token } = await genuine();
       await expectRefused(
