@@ -19,8 +19,8 @@ function tooLarge(): AuthError {
 /**
  * Reads a Node request stream into bytes, refusing more than `limit` bytes with
  * `AuthError('PAYLOAD_TOO_LARGE')`: at once when `Content-Length` announces too much, otherwise
- * as soon as the received bytes exceed it (the rest is never buffered). Returns undefined for an
- * empty body.
+ * as soon as the received bytes exceed it (the rest is never buffered). A stream that fails
+ * (the client aborted) is VALIDATION_ERROR. Returns undefined for an empty body.
  *
  * @example
  * ```ts
@@ -35,11 +35,20 @@ export async function readRequestBody(
   if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += bytes.byteLength;
-    if (size > limit) throw tooLarge();
-    chunks.push(bytes);
+  try {
+    for await (const chunk of stream) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += bytes.byteLength;
+      if (size > limit) throw tooLarge();
+      chunks.push(bytes);
+    }
+  } catch (err) {
+    if (err instanceof AuthError) throw err;
+    // The client went away or sent a broken body: its problem, not a server error to log.
+    throw new AuthError('VALIDATION_ERROR', 'The request body could not be read.', {
+      details: { field: 'body', reason: 'unreadable' },
+      cause: err,
+    });
   }
   return size === 0 ? undefined : Buffer.concat(chunks, size);
 }

@@ -210,6 +210,12 @@ describe.each(adapters)('bad input on $name', (adapter) => {
     expect(response.status).toBe(200);
   });
 
+  it('answers a malformed percent-escape in the path with 400 VALIDATION_ERROR', async () => {
+    await start();
+    const { token } = await signUp(app);
+    expectContractError(await call(app, '/api/users/%zz', { token }), 400, 'VALIDATION_ERROR');
+  });
+
   it('attack: a valid token in the query string is ignored (401 UNAUTHENTICATED)', async () => {
     await start();
     const { token } = await signUp(app);

@@ -85,6 +85,56 @@ describe.each(adapters)('cookie mode on $name', (adapter) => {
     );
   });
 
+  it('gives the same token again on GET /csrf while the binding cookie lives', async () => {
+    const browser = await start();
+    const first = await browser.send('/api/auth/csrf');
+    const second = await browser.send('/api/auth/csrf');
+    expect(second.body).toEqual(first.body);
+    expect(second.cookies).toEqual([]);
+  });
+
+  it('accepts, on an instance sharing csrfSecret, a token issued by another instance', async () => {
+    const secret = 'a shared csrf secret of 32+ characters';
+    const first = await start({ csrfSecret: secret });
+    await first.send('/api/auth/csrf');
+    const other = await adapter.start({
+      authOptions: {
+        rateLimits: RELAXED,
+        cookies: { trustedOrigins: [ORIGIN], csrfSecret: secret },
+      },
+    });
+    try {
+      const browser = new Browser(other);
+      browser.csrfToken = first.csrfToken;
+      for (const [name, cookie] of first.jar) browser.jar.set(name, cookie);
+      const response = await browser.send('/api/auth/register', {
+        json: { email: 'ada@example.com', password: PASSWORD, name: 'Ada' },
+      });
+      expect(response.status).toBe(201);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('attack: refuses a token signed by an instance with another key', async () => {
+    const first = await start();
+    await first.send('/api/auth/csrf');
+    const other = await adapter.start({
+      authOptions: { rateLimits: RELAXED, cookies: { trustedOrigins: [ORIGIN] } },
+    });
+    try {
+      const browser = new Browser(other);
+      browser.csrfToken = first.csrfToken;
+      for (const [name, cookie] of first.jar) browser.jar.set(name, cookie);
+      const response = await browser.send('/api/auth/register', {
+        json: { email: 'ada@example.com', password: PASSWORD, name: 'Ada' },
+      });
+      expectContractError(response, 403, 'CSRF_REJECTED');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('logs in with tokens in cookies: __Host- access cookie (Lax) and a Strict refresh cookie on the refresh path', async () => {
     const browser = await start();
     const response = await browser.signUp();

@@ -117,6 +117,16 @@ describe('readRequestBody', () => {
   });
 });
 
+describe('readRequestBody on a failing stream', () => {
+  it('answers a stream that breaks (client aborted) with VALIDATION_ERROR, not a server error', async () => {
+    const stream = (async function* () {
+      yield bytes('{"a"');
+      throw Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    })();
+    expect(await asyncCodeOf(readRequestBody(stream, undefined))).toBe('VALIDATION_ERROR');
+  });
+});
+
 describe('validateBody', () => {
   it('returns the known fields and drops the others', () => {
     expect(validateBody(loginBodySchema, { email: 'a', password: 'b', role: 'admin' })).toEqual({
