@@ -86,6 +86,14 @@ describe('gatehouse/fastify in an app', () => {
     });
     expect(login.statusCode).toBe(400);
     expect(login.json()).toMatchObject({ success: false, code: 'VALIDATION_ERROR' });
+    const tooLarge = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ pad: 'x'.repeat(20_000) }),
+    });
+    expect(tooLarge.statusCode).toBe(413);
+    expect(tooLarge.json()).toMatchObject({ success: false, code: 'PAYLOAD_TOO_LARGE' });
   });
 
   it("leaves the app's own JSON parser and body limit for its other routes", async () => {
