@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AuditEventName } from '../audit/events.js';
+import { AuthError } from '../errors.js';
 import { type Clock, type Logger, type RandomSource, silentLogger } from '../runtime.js';
 import type { SessionRecord, TokenStore, UserStore } from '../stores/types.js';
 import {
@@ -95,6 +96,12 @@ export function createTokenService(deps: TokenServiceDependencies) {
   if (options.keys) {
     keyInputs = options.keys as TokenKeyInput[];
   } else {
+    if (process.env['NODE_ENV'] === 'production') {
+      throw new AuthError(
+        'INVALID_CONFIG',
+        'Invalid createAuth options: tokens.keys is required when NODE_ENV=production (an ephemeral key would log everyone out at each restart and differ between instances).',
+      );
+    }
     logger.warn(
       'tokens.keys is not set: using an ephemeral HS256 key; tokens will not survive a restart or be shared between instances',
     );

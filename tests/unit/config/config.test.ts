@@ -84,3 +84,15 @@ describe('parseDuration', () => {
     expect(parseDuration(input)).toBeNull();
   });
 });
+
+describe('production safety', () => {
+  it('refuses to run without signing keys when NODE_ENV=production (ephemeral key)', () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      expect(configError({})).toMatch(/tokens\.keys is required when NODE_ENV=production/);
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+});

@@ -32,6 +32,7 @@ describe('audit events', () => {
       'USER_REGISTERED',
       'LOGIN_SUCCEEDED',
       'PASSWORD_CHANGED',
+      'SESSIONS_REVOKED',
       'LOGIN_FAILED',
       'LOGIN_FAILED',
       'ACCOUNT_LOCKED',
@@ -47,10 +48,10 @@ describe('audit events', () => {
       userAgent: ctx.userAgent,
       metadata: { method: 'password', emailHash: expect.stringMatching(/^[0-9a-f]{32}$/) },
     });
-    expect(events[3]).toMatchObject({ status: 'failure', metadata: { reason: 'wrong_password' } });
-    expect(events[6]).toMatchObject({ metadata: { reason: 'locked' } });
-    expect(events[7]).toMatchObject({ metadata: { reason: 'unknown_user' } });
-    expect(events[7]?.userId).toBeUndefined();
+    expect(events[4]).toMatchObject({ status: 'failure', metadata: { reason: 'wrong_password' } });
+    expect(events[7]).toMatchObject({ metadata: { reason: 'locked' } });
+    expect(events[8]).toMatchObject({ metadata: { reason: 'unknown_user' } });
+    expect(events[8]?.userId).toBeUndefined();
   });
 
   it('never carries a password, a hash or the email in clear (secret leak)', async () => {
