@@ -1,0 +1,76 @@
+import type { ExampleContext } from './context.js';
+import { DEMO_ACCOUNTS } from './seed.js';
+
+/** Prints where the app listens and what to try next (credentials only for the demo seed). */
+export function printNextSteps(ctx: ExampleContext, url: string, framework: string): void {
+  if (ctx.config.LOG_LEVEL === 'silent') return;
+  const lines = [
+    '',
+    `gatehouse example API (${framework}) listening on ${url}`,
+    `database: ${ctx.embedded ? `embedded PGlite in ${ctx.config.DATA_DIR}/pglite` : 'PostgreSQL (DATABASE_URL)'}`,
+  ];
+  if (ctx.embedded) {
+    lines.push('', 'Demo accounts (seeded because no DATABASE_URL is set):');
+    for (const a of DEMO_ACCOUNTS)
+      lines.push(`  ${a.role.padEnd(5)}  ${a.email}  /  ${a.password}`);
+  }
+  const demo = DEMO_ACCOUNTS[0];
+  lines.push(
+    '',
+    'Next steps:',
+    `  curl -s -X POST ${url}/api/auth/login -H 'content-type: application/json' \\`,
+    `    -d '{"email":"${demo.email}","password":"${demo.password}"}'`,
+    `  TOKEN=<the "token" from that response>`,
+    `  curl -s ${url}/api/auth/me -H "authorization: Bearer $TOKEN"`,
+    `  curl -s -X POST ${url}/api/orders -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"total":"19.90"}'`,
+    `  curl -s ${url}/api/orders -H "authorization: Bearer $TOKEN"`,
+    `  curl -s ${url}/.well-known/jwks.json`,
+  );
+  if (framework === 'Express')
+    lines.push('', `Login page (cookie mode): open ${url}/ in a browser`);
+  lines.push('', 'Stop with Ctrl+C.', '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * Closes the server and then the database on SIGINT / SIGTERM; a second signal, or 10 s
+ * without finishing, exits at once.
+ */
+export function closeOnSignals(ctx: ExampleContext, closeServer: () => Promise<void>): void {
+  let closing = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (closing) process.exit(1);
+    closing = true;
+    ctx.logger.info('shutting down', { signal });
+    const timer = setTimeout(() => process.exit(1), 10_000);
+    timer.unref();
+    try {
+      await closeServer();
+      await ctx.close();
+      ctx.logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      ctx.logger.error('shutdown failed', { error: (err as Error).message });
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+/** Starts an example: config errors print their message and exit 1 (no stack trace). */
+export async function runExample(start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (err) {
+    if (
+      (err as Error).name === 'ConfigError' ||
+      (err as { code?: string }).code === 'INVALID_CONFIG'
+    ) {
+      process.stderr.write(`${(err as Error).message}\n`);
+    } else {
+      process.stderr.write(`failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    }
+    process.exit(1);
+  }
+}

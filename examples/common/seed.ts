@@ -1,0 +1,51 @@
+import type { Auth, AuthError } from 'gatehouse';
+import type { JsonLogger } from './logger.js';
+
+/** The demo accounts seeded into the embedded database, printed at start. */
+export const DEMO_ACCOUNTS = [
+  { email: 'user@example.com', password: 'user-password-123', name: 'Demo User', role: 'user' },
+  { email: 'admin@example.com', password: 'admin-password-123', name: 'Demo Admin', role: 'admin' },
+] as const;
+
+/**
+ * Creates an account, or finds the existing one; then gives it the role. Idempotent: running it
+ * at every start changes nothing the second time.
+ */
+export async function ensureAccount(
+  auth: Auth,
+  account: { email: string; password: string; name: string; role: string },
+): Promise<{ created: boolean; promoted: boolean }> {
+  let user = await auth.findUserByEmail(account.email);
+  let created = false;
+  if (!user) {
+    try {
+      user = await auth.register(account);
+      created = true;
+    } catch (err) {
+      if ((err as AuthError).code !== 'EMAIL_TAKEN') throw err;
+      user = await auth.findUserByEmail(account.email);
+    }
+  }
+  if (!user) throw new Error(`could not create ${account.email}`);
+  const promoted = user.role !== account.role;
+  if (promoted) await auth.setRole(user.id, account.role);
+  return { created, promoted };
+}
+
+export async function seed(
+  auth: Auth,
+  options: { demo: boolean; admin?: { email: string; password: string } | undefined },
+  logger: JsonLogger,
+): Promise<void> {
+  if (options.demo) {
+    for (const account of DEMO_ACCOUNTS) await ensureAccount(auth, account);
+  }
+  if (options.admin) {
+    const { created, promoted } = await ensureAccount(auth, {
+      ...options.admin,
+      name: 'Administrator',
+      role: 'admin',
+    });
+    logger.info('admin account ready', { created, promoted });
+  }
+}

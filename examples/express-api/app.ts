@@ -1,0 +1,102 @@
+import { fileURLToPath } from 'node:url';
+import express, { type Request, type RequestHandler } from 'express';
+import { MAX_BODY_BYTES, type PublicUser, parseJsonBody, readRequestBody } from 'gatehouse';
+import { gatehouseExpress } from 'gatehouse/express';
+import type { ExampleContext } from '../common/context.js';
+import { type Caller, exampleHandlers } from '../common/handlers.js';
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+
+/** The example API on Express 5: the HTTP contract of ARCHITECTURE.md plus the login page. */
+export function buildExpressApp(ctx: ExampleContext) {
+  const app = express();
+  app.disable('x-powered-by');
+  const gate = gatehouseExpress(ctx.auth);
+  // The login page talks to a cookie-mode instance under its own prefix.
+  const pageGate = gatehouseExpress(ctx.cookieAuth, { prefix: '/app/api/auth' });
+  const handlers = exampleHandlers(ctx);
+
+  app.use((req, res, next) => {
+    const start = performance.now();
+    res.on('finish', () =>
+      ctx.logger.request({
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        durationMs: Math.round(performance.now() - start),
+        ip: req.ip,
+      }),
+    );
+    next();
+  });
+
+  // The same 16 KiB JSON reading as gatehouse's own routes, so errors match the contract.
+  const jsonBody: RequestHandler = async (req, _res, next) => {
+    req.body = parseJsonBody(
+      await readRequestBody(req, req.headers['content-length'], MAX_BODY_BYTES),
+      req.headers['content-type'],
+    );
+    next();
+  };
+  const caller = (req: Request): Caller => req.auth!;
+  const loadUser = (req: Request) => handlers.loadUser(String(req.params.id));
+
+  app.use(gate.router);
+  app.use(pageGate.router);
+
+  app.get(
+    '/api/users/:id',
+    gate.authenticate(),
+    gate.authorize('users:read', { resource: loadUser }),
+    (req, res) => {
+      res.json(handlers.getUser(req.authResource as PublicUser));
+    },
+  );
+  app.put(
+    '/api/users/:id',
+    gate.authenticate(),
+    gate.authorize('users:update', { resource: loadUser }),
+    jsonBody,
+    async (req, res) => {
+      res.json(await handlers.updateUser(String(req.params.id), req.body));
+    },
+  );
+  app.delete(
+    '/api/users/:id',
+    gate.authenticate(),
+    gate.authorize('users:delete', { resource: loadUser }),
+    async (req, res) => {
+      res.json(await handlers.deleteUser(String(req.params.id), caller(req)));
+    },
+  );
+  app.post(
+    '/api/orders',
+    gate.authenticate(),
+    gate.authorize('orders:create'),
+    jsonBody,
+    async (req, res) => {
+      res.status(201).json(await handlers.createOrder(caller(req), req.body));
+    },
+  );
+  app.get('/api/orders', gate.authenticate(), async (req, res) => {
+    res.json(await handlers.listOrders(caller(req)));
+  });
+
+  app.use(
+    express.static(PUBLIC_DIR, {
+      index: 'index.html',
+      setHeaders: (res) => {
+        res.setHeader(
+          'content-security-policy',
+          "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        );
+        res.setHeader('x-content-type-options', 'nosniff');
+        res.setHeader('referrer-policy', 'no-referrer');
+      },
+    }),
+  );
+
+  app.use(gate.notFound);
+  app.use(gate.errorHandler);
+  return app;
+}

@@ -1,0 +1,33 @@
+import { call, ensureCsrfToken, MESSAGES } from './api.js';
+
+const error = document.getElementById('dashboard-error');
+
+async function load() {
+  let result;
+  try {
+    result = await call('GET', '/me');
+  } catch {
+    error.textContent = MESSAGES.NETWORK;
+    error.hidden = false;
+    return;
+  }
+  if (!result.ok) {
+    location.replace('/');
+    return;
+  }
+  document.getElementById('user-name').textContent = result.body.user.name;
+  document.getElementById('user-email').textContent = result.body.user.email;
+  document.getElementById('user-role').textContent = result.body.user.role;
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  try {
+    await ensureCsrfToken();
+    await call('POST', '/logout');
+  } finally {
+    sessionStorage.removeItem('csrf');
+    location.replace('/');
+  }
+});
+
+load();
