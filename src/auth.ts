@@ -301,5 +301,15 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
   return auth;
 }
 
-/** A gatehouse instance, as returned by {@link createAuth}; `P` is the type of its policy. */
+/**
+ * A gatehouse instance, as returned by {@link createAuth}; `P` is the type of its policy, which
+ * types the permissions of `can`, `authorize`, `explain` and `filter`.
+ *
+ * @example
+ * ```ts
+ * import { type Auth, createAuth, seedPolicy } from 'gatehouse';
+ *
+ * export const auth: Auth<typeof seedPolicy> = createAuth({ policy: seedPolicy });
+ * ```
+ */
 export type Auth<P extends Policy = Policy> = ReturnType<typeof createAuth<P>>;

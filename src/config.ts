@@ -111,9 +111,32 @@ export const authOptionsSchema = z
   })
   .strict();
 
-/** The options of `createAuth`, as written by the user. */
+/**
+ * The options of `createAuth`, as written by the user; every one is optional. Each is described
+ * in docs/configuration.md.
+ *
+ * @example
+ * ```ts
+ * const options: AuthOptions = {
+ *   passwords: { cost: 12, minLength: 10 },
+ *   lockout: { maxAttempts: 5, window: '15m', duration: '30m' },
+ *   tokens: { keys: [{ kid: '2025-06', alg: 'HS256', key: process.env.JWT_SECRET }] },
+ *   rateLimits: { login: '5/min' },
+ * };
+ * const auth = createAuth(options);
+ * ```
+ */
 export type AuthOptions = z.input<typeof authOptionsSchema>;
-/** The options after validation and defaults. */
+/**
+ * The options after validation and defaults (durations in milliseconds), as `auth.config`
+ * holds them.
+ *
+ * @example
+ * ```ts
+ * const config: ResolvedAuthOptions = auth.config;
+ * config.lockout.duration; // 1800000
+ * ```
+ */
 export type ResolvedAuthOptions = z.output<typeof authOptionsSchema>;
 
 /** Validates createAuth's options; throws `INVALID_CONFIG` naming each wrong option. */

@@ -2,6 +2,12 @@
  * Every error code gatehouse produces, with its HTTP status and a default human message.
  * This table is the single registry: `docs/errors.md` documents each entry and a test fails
  * when one is missing there.
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODES } from 'gatehouse';
+ * ERROR_CODES.ACCOUNT_LOCKED.status; // 403
+ * ```
  */
 export const ERROR_CODES = {
   VALIDATION_ERROR: { status: 400, message: 'The request is invalid.' },
@@ -28,10 +34,30 @@ export const ERROR_CODES = {
   INVALID_CONFIG: { status: 500, message: 'gatehouse is misconfigured.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
-/** The union of every code an {@link AuthError} can carry; `switch (err.code)` narrows on it. */
+/**
+ * The union of every code an {@link AuthError} can carry; `switch (err.code)` narrows on it.
+ *
+ * @example
+ * ```ts
+ * function messageFor(code: AuthErrorCode): string {
+ *   switch (code) {
+ *     case 'ACCOUNT_LOCKED': return 'Too many attempts: try again later.';
+ *     case 'INVALID_CREDENTIALS': return 'Wrong email or password.';
+ *     default: return 'Something went wrong.';
+ *   }
+ * }
+ * ```
+ */
 export type AuthErrorCode = keyof typeof ERROR_CODES;
 
-/** Options of the {@link AuthError} constructor. */
+/**
+ * Options of the {@link AuthError} constructor.
+ *
+ * @example
+ * ```ts
+ * throw new AuthError('SERVER_ERROR', undefined, { status: 503, cause: dbError } satisfies AuthErrorOptions);
+ * ```
+ */
 export interface AuthErrorOptions {
   /** Overrides the registry's status (SERVER_ERROR uses 503 when a store is unavailable). */
   status?: number;

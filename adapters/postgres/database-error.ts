@@ -29,7 +29,20 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Whether a driver error means the database is unreachable (503) rather than a failed query. */
+/**
+ * Whether a driver error means the database is unreachable (503) rather than a failed query:
+ * connection refused, reset or timed out, SQLSTATE class 08, `57P01`–`57P03`, `53300`, `57014`,
+ * also when wrapped in `cause` or an `AggregateError`.
+ *
+ * @example
+ * ```ts
+ * import { isUnavailable } from 'gatehouse/postgres';
+ *
+ * pool.query('SELECT 1').catch((err) => {
+ *   if (isUnavailable(err)) res.status(503).set('Retry-After', '5').end();
+ * });
+ * ```
+ */
 export function isUnavailable(err: unknown, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 3) return false;
   const code = errorCode(err);

@@ -117,7 +117,15 @@ const MIGRATIONS: Migration[] = [
   },
 ];
 
-/** Options of {@link migrate}. */
+/**
+ * Options of {@link migrate}: the table options shared with the stores, plus the policy's roles.
+ *
+ * @example
+ * ```ts
+ * const options: MigrateOptions = { schema: 'auth', roles: policy.roles };
+ * await migrate(pool, options);
+ * ```
+ */
 export interface MigrateOptions extends PostgresTableOptions {
   /**
    * The roles your policy defines. `users.role` references the `roles` table, so the database
@@ -129,7 +137,15 @@ export interface MigrateOptions extends PostgresTableOptions {
   roles?: readonly string[];
 }
 
-/** What {@link migrate} did. */
+/**
+ * What {@link migrate} did.
+ *
+ * @example
+ * ```ts
+ * const { applied, version, roles }: MigrateResult = await migrate(pool, { roles: ['user', 'admin'] });
+ * if (applied.length > 0) console.log(`schema migrated to version ${version}; roles: ${roles.join(', ')}`);
+ * ```
+ */
 export interface MigrateResult {
   /** Versions applied by this call, in order (empty when the schema was up to date). */
   applied: number[];

@@ -8,7 +8,16 @@ import { PostgresUserStore } from './user-store.js';
 
 const DAY = 86_400_000;
 
-/** How long {@link PostgresStores.prune} keeps ended rows, in milliseconds. */
+/**
+ * How long {@link PostgresStores.prune} keeps ended rows, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const DAY = 86_400_000;
+ * const retention: PostgresRetention = { attempts: 14 * DAY, sessions: DAY, audit: 365 * DAY };
+ * await db.prune(Date.now(), retention);
+ * ```
+ */
 export interface PostgresRetention {
   /**
    * Lockout counters untouched for this long (and not locked) are deleted, which also forgets
@@ -29,7 +38,15 @@ export interface PostgresRetention {
   audit?: number;
 }
 
-/** Rows deleted by one {@link PostgresStores.prune}, per table. */
+/**
+ * Rows deleted by one {@link PostgresStores.prune}, per table.
+ *
+ * @example
+ * ```ts
+ * const deleted: PruneResult = await db.prune();
+ * logger.info('pruned', deleted); // { attempts, rateLimits, sessions, auditEvents }
+ * ```
+ */
 export interface PruneResult {
   attempts: number;
   rateLimits: number;
@@ -37,7 +54,15 @@ export interface PruneResult {
   auditEvents: number;
 }
 
-/** Every gatehouse store on one PostgreSQL client; see {@link createPostgresStores}. */
+/**
+ * Every gatehouse store on one PostgreSQL client; see {@link createPostgresStores}.
+ *
+ * @example
+ * ```ts
+ * const db: PostgresStores = createPostgresStores(pool);
+ * const auth = createAuth({ stores: db.stores, audit: db.auditLog.sink });
+ * ```
+ */
 export interface PostgresStores {
   /** The stores, shaped for `createAuth({ stores })`. */
   stores: {

@@ -2,7 +2,16 @@ import { createHmac } from 'node:crypto';
 import type { Clock, Logger } from '../runtime.js';
 import type { AuditEvent, AuditEventName, AuditSink } from './events.js';
 
-/** What a caller knows about the request behind an operation. */
+/**
+ * What a caller knows about the request behind an operation; it goes into audit events and
+ * nowhere else.
+ *
+ * @example
+ * ```ts
+ * const context: RequestContext = { ip: req.ip, userAgent: req.headers['user-agent'] };
+ * await auth.login({ email, password }, context);
+ * ```
+ */
 export interface RequestContext {
   /** Client IP address, as resolved by the adapter. */
   ip?: string | undefined;

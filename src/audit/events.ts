@@ -1,4 +1,12 @@
-/** Every security event gatehouse emits. */
+/**
+ * Every security event gatehouse emits.
+ *
+ * @example
+ * ```ts
+ * const alarming: AuditEventName[] = ['ACCOUNT_LOCKED', 'TOKEN_REUSE_DETECTED'];
+ * createAuth({ audit: (e) => alarming.includes(e.event) && pager.notify(e) });
+ * ```
+ */
 export type AuditEventName =
   | 'USER_REGISTERED'
   | 'LOGIN_SUCCEEDED'
@@ -18,7 +26,18 @@ export type AuditEventName =
 
 /**
  * One security event, in the seed's audit format. It never carries a password, a hash or a
- * token; the email appears only as a keyed hash (`emailHash`).
+ * token; the email appears only as a keyed hash (`metadata.emailHash`).
+ *
+ * @example
+ * ```ts
+ * const event: AuditEvent = {
+ *   timestamp: '2025-06-01T12:00:00.000Z',
+ *   event: 'LOGIN_FAILED',
+ *   status: 'failure',
+ *   ip: '203.0.113.7',
+ *   metadata: { reason: 'wrong_password', emailHash: '9f2c…' },
+ * };
+ * ```
  */
 export interface AuditEvent {
   /** ISO 8601 time of the event. */
@@ -32,8 +51,9 @@ export interface AuditEvent {
 }
 
 /**
- * Receives audit events. It may be async; gatehouse does not await a slow sink on the request
- * path longer than the call itself and never lets a failing sink break a login.
+ * Receives audit events. It may be async: gatehouse calls it and never awaits the promise, so a
+ * slow sink does not delay a request, and a sink that throws or rejects is reported to the
+ * logger and never breaks a login.
  *
  * @example
  * ```ts

@@ -12,14 +12,31 @@ import type {
 } from '../stores/types.js';
 import { normalizeEmail, requireEmail } from './email.js';
 
-/** The fields of a registration. */
+/**
+ * The fields of a registration. The email is normalised (trimmed, lower-cased, NFKC), the name
+ * trimmed (1 to 100 characters), the password checked against the password rules.
+ *
+ * @example
+ * ```ts
+ * const input: RegisterInput = { email: 'ada@example.com', password: 'correct horse battery', name: 'Ada' };
+ * const user = await auth.register(input);
+ * ```
+ */
 export interface RegisterInput {
   email: string;
   password: string;
   name: string;
 }
 
-/** The fields of a login. */
+/**
+ * The fields of a login.
+ *
+ * @example
+ * ```ts
+ * const input: LoginInput = { email: 'ada@example.com', password: 'correct horse battery' };
+ * const { token, refreshToken, user } = await auth.login(input, { ip: req.ip });
+ * ```
+ */
 export interface LoginInput {
   email: string;
   password: string;

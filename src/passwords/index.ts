@@ -5,7 +5,15 @@ import { normalizePassword } from './policy.js';
 export const MIN_BCRYPT_COST = 10;
 export const DEFAULT_BCRYPT_COST = 10;
 
-/** Options of {@link hashPassword}. */
+/**
+ * Options of {@link hashPassword}.
+ *
+ * @example
+ * ```ts
+ * const options: HashPasswordOptions = { cost: 12 };
+ * const hash = await hashPassword('correct horse battery', options);
+ * ```
+ */
 export interface HashPasswordOptions {
   /** bcrypt cost factor, 10 to 31. @default 10 */
   cost?: number;

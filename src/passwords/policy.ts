@@ -1,6 +1,15 @@
 import { AuthError } from '../errors.js';
 
-/** bcrypt reads at most this many bytes of a password; gatehouse refuses longer ones. */
+/**
+ * bcrypt reads at most this many bytes of a password; gatehouse refuses longer ones (after NFKC
+ * normalisation, counted in UTF-8 bytes) instead of truncating them.
+ *
+ * @example
+ * ```ts
+ * import { MAX_PASSWORD_BYTES } from 'gatehouse';
+ * const fits = new TextEncoder().encode(password.normalize('NFKC')).length <= MAX_PASSWORD_BYTES;
+ * ```
+ */
 export const MAX_PASSWORD_BYTES = 72;
 
 /**
@@ -12,7 +21,16 @@ const MAX_RAW_LENGTH = 1024;
 
 const encoder = new TextEncoder();
 
-/** Context given to a {@link PasswordCheck}. */
+/**
+ * Context given to a {@link PasswordCheck}: the account's email and name when known, so a check
+ * can refuse a password that contains them.
+ *
+ * @example
+ * ```ts
+ * const check = (password: string, { email }: PasswordCheckContext) =>
+ *   email && password.toLowerCase().includes(email.split('@')[0]!) ? 'contains your email' : null;
+ * ```
+ */
 export interface PasswordCheckContext {
   email?: string;
   name?: string;
@@ -32,7 +50,16 @@ export type PasswordCheck = (
   context: PasswordCheckContext,
 ) => string | null | undefined | Promise<string | null | undefined>;
 
-/** The password rules applied at registration and on a password change. */
+/**
+ * The password rules applied at registration and on a password change (`passwords.minLength`
+ * and `passwords.check` of `createAuth`).
+ *
+ * @example
+ * ```ts
+ * const rules: PasswordRules = { minLength: 10, check: (pw) => (blocklist.has(pw) ? 'too common' : null) };
+ * await checkNewPassword(input, rules);
+ * ```
+ */
 export interface PasswordRules {
   /** Minimum length in code points (after NFKC). */
   minLength: number;

@@ -8,7 +8,15 @@ interface AttemptEntry {
   lockouts: number;
 }
 
-/** Options of {@link MemoryAttemptStore}. */
+/**
+ * Options of {@link MemoryAttemptStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryAttemptStoreOptions = { maxEntries: 500_000 };
+ * createAuth({ stores: { attempts: new MemoryAttemptStore(options) } });
+ * ```
+ */
 export interface MemoryAttemptStoreOptions {
   /**
    * Most identifiers tracked at once; the least recently used is forgotten past it. An attacker

@@ -1,6 +1,14 @@
 import type { RotationResult, RotationRule, SessionRecord, TokenStore } from './types.js';
 
-/** Options of {@link MemoryTokenStore}. */
+/**
+ * Options of {@link MemoryTokenStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryTokenStoreOptions = { maxSessions: 10_000, maxUsedTokens: 100_000 };
+ * createAuth({ stores: { tokens: new MemoryTokenStore(options) } });
+ * ```
+ */
 export interface MemoryTokenStoreOptions {
   /**
    * Sessions kept. Past this, the oldest session is dropped, which ends it (its refresh token

@@ -9,7 +9,7 @@ import type { NewUser, UserPatch, UserRecord, UserStore } from './types.js';
  * @example
  * ```ts
  * import { createAuth, MemoryUserStore } from 'gatehouse';
- * const auth = createAuth({ stores: { users: new MemoryUserStore() }, tokens: { ... } });
+ * const auth = createAuth({ stores: { users: new MemoryUserStore() } });
  * ```
  */
 export class MemoryUserStore implements UserStore {

@@ -4,7 +4,19 @@
  * a separate write. `gatehouse/testing` checks every rule here against any implementation.
  */
 
-/** A stored user. `passwordHash` never leaves the core: public results use {@link PublicUser}. */
+/**
+ * A stored user, as a {@link UserStore} returns it. `passwordHash` never leaves the core:
+ * public results use {@link PublicUser}.
+ *
+ * @example
+ * ```ts
+ * const record: UserRecord = {
+ *   id: 'b3f1…', email: 'ada@example.com', name: 'Ada', role: 'user',
+ *   passwordHash: '$2b$10$…', isActive: true, lastLoginAt: null,
+ *   createdAt: new Date(), updatedAt: new Date(),
+ * };
+ * ```
+ */
 export interface UserRecord {
   id: string;
   /** Normalised (trimmed, lower-cased) email, unique. */
@@ -18,7 +30,15 @@ export interface UserRecord {
   updatedAt: Date;
 }
 
-/** A user as gatehouse returns it to callers: never a hash. */
+/**
+ * A user as gatehouse returns it to callers (and the contract's `user` object): never a hash.
+ *
+ * @example
+ * ```ts
+ * const user: PublicUser = await auth.getUser(req.auth.userId);
+ * res.json({ success: true, user }); // { id, email, name, role }
+ * ```
+ */
 export interface PublicUser {
   id: string;
   email: string;
@@ -26,7 +46,15 @@ export interface PublicUser {
   role: string;
 }
 
-/** Fields of a new user. */
+/**
+ * Fields of a new user, as the core hands them to {@link UserStore.create}: the email already
+ * normalised, the password already hashed.
+ *
+ * @example
+ * ```ts
+ * await users.create({ email: 'ada@example.com', name: 'Ada', role: 'user', passwordHash });
+ * ```
+ */
 export interface NewUser {
   email: string;
   name: string;
@@ -34,7 +62,14 @@ export interface NewUser {
   passwordHash: string;
 }
 
-/** Fields that can be changed on a user; omitted fields stay as they are. */
+/**
+ * Fields that can be changed on a user; omitted fields stay as they are.
+ *
+ * @example
+ * ```ts
+ * await users.update(id, { isActive: false } satisfies UserPatch);
+ * ```
+ */
 export interface UserPatch {
   name?: string;
   role?: string;
@@ -78,7 +113,19 @@ export interface UserStore {
   delete(id: string): Promise<boolean>;
 }
 
-/** The lockout rule applied by an {@link AttemptStore}; all durations in milliseconds. */
+/**
+ * The lockout rule applied by an {@link AttemptStore}; all durations in milliseconds. The core
+ * builds it from `createAuth({ lockout })` and the clock on every call.
+ *
+ * @example
+ * ```ts
+ * const rule: LockoutRule = {
+ *   now: Date.now(), maxAttempts: 5, windowMs: 15 * 60_000,
+ *   lockMs: 30 * 60_000, backoffFactor: 1, maxLockMs: 24 * 3_600_000,
+ * };
+ * const reservation = await attempts.reserve('ada@example.com', rule);
+ * ```
+ */
 export interface LockoutRule {
   /** The current time (ms since epoch), from the injected clock. */
   now: number;
@@ -94,7 +141,17 @@ export interface LockoutRule {
   maxLockMs: number;
 }
 
-/** The outcome of {@link AttemptStore.reserve}. */
+/**
+ * The outcome of {@link AttemptStore.reserve}.
+ *
+ * @example
+ * ```ts
+ * const reservation: AttemptReservation = await attempts.reserve(key, rule);
+ * if (!reservation.allowed) throw new AuthError('ACCOUNT_LOCKED', undefined, {
+ *   retryAfter: Math.ceil((reservation.lockedUntil - rule.now) / 1000),
+ * });
+ * ```
+ */
 export type AttemptReservation =
   | { allowed: true; attempts: number }
   | { allowed: false; lockedUntil: number };
@@ -105,6 +162,13 @@ export type AttemptReservation =
  * Lifecycle: `reserve` before the password check, then `reset` on success or `recordFailure`
  * on failure. A reservation counts as a failure until it is reset, so concurrent attempts can
  * never get more than `maxAttempts` password checks between two lockouts.
+ *
+ * @example
+ * ```ts
+ * import { createAuth, MemoryAttemptStore } from 'gatehouse';
+ * const attempts: AttemptStore = new MemoryAttemptStore();
+ * const auth = createAuth({ stores: { attempts } });
+ * ```
  */
 export interface AttemptStore {
   /**
@@ -127,7 +191,15 @@ export interface AttemptStore {
   reset(key: string): Promise<void>;
 }
 
-/** One refresh token's family (a login session). */
+/**
+ * One refresh token's family (a login session); times in ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * const session: SessionRecord | null = await tokens.getSession(principal.sessionId);
+ * if (session?.revokedAt != null) console.log('ended:', session.revokedReason);
+ * ```
+ */
 export interface SessionRecord {
   /** The family / session id, carried as `sid` in access tokens. */
   id: string;
@@ -142,7 +214,15 @@ export interface SessionRecord {
   revokedReason: string | null;
 }
 
-/** The outcome of {@link TokenStore.rotate}. */
+/**
+ * The outcome of {@link TokenStore.rotate}.
+ *
+ * @example
+ * ```ts
+ * const result: RotationResult = await tokens.rotate(oldHash, newHash, { now, idleMs });
+ * if (result.status === 'reused') console.warn('refresh token reuse in', result.session.id);
+ * ```
+ */
 export type RotationResult =
   | { status: 'rotated'; session: SessionRecord }
   | { status: 'reused'; session: SessionRecord }
@@ -150,7 +230,14 @@ export type RotationResult =
   | { status: 'expired'; session: SessionRecord }
   | { status: 'unknown' };
 
-/** Parameters of a rotation; all times ms since epoch. */
+/**
+ * Parameters of a rotation; times in ms since the epoch, durations in ms.
+ *
+ * @example
+ * ```ts
+ * const rule: RotationRule = { now: Date.now(), idleMs: 30 * 86_400_000 };
+ * ```
+ */
 export interface RotationRule {
   now: number;
   /** A family idle for longer than this (since `lastUsedAt`) is expired. */
@@ -160,6 +247,13 @@ export interface RotationRule {
 /**
  * Refresh-token families and session revocation. Refresh tokens are stored only as
  * SHA-256 hashes (hex); a store never sees a token in clear.
+ *
+ * @example
+ * ```ts
+ * import { createAuth, MemoryTokenStore } from 'gatehouse';
+ * const tokens: TokenStore = new MemoryTokenStore();
+ * const auth = createAuth({ stores: { tokens } });
+ * ```
  */
 export interface TokenStore {
   /** Creates a session with its first refresh-token hash. */
@@ -202,7 +296,15 @@ export interface TokenStore {
   prune(olderThan: number): Promise<number>;
 }
 
-/** The result of one {@link RateLimitStore.hit}. */
+/**
+ * The result of one {@link RateLimitStore.hit}.
+ *
+ * @example
+ * ```ts
+ * const result: RateLimitResult = await store.hit('login:203.0.113.7', { now, windowMs: 60_000, limit: 5 });
+ * if (!result.allowed) console.log('retry at', new Date(result.resetAt));
+ * ```
+ */
 export interface RateLimitResult {
   allowed: boolean;
   /** Hits counted in the current window, including this one. */
@@ -212,7 +314,14 @@ export interface RateLimitResult {
 }
 
 /**
- * Fixed-window counters for rate limiting.
+ * Fixed-window counters for rate limiting (keys are `<route>:<client ip>`).
+ *
+ * @example
+ * ```ts
+ * import { createAuth, MemoryRateLimitStore } from 'gatehouse';
+ * const rateLimits: RateLimitStore = new MemoryRateLimitStore();
+ * const auth = createAuth({ stores: { rateLimits } });
+ * ```
  */
 export interface RateLimitStore {
   /**

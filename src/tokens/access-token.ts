@@ -8,7 +8,15 @@ export const MAX_ACCESS_TOKEN_LENGTH = 8192;
 /** The `typ` header of access tokens (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
-/** The claims of a gatehouse access token. */
+/**
+ * The claims of a gatehouse access token (header `{ alg, kid, typ: 'at+jwt' }`).
+ *
+ * @example
+ * ```ts
+ * const { claims } = await auth.verifyAccessToken(token);
+ * const c: AccessTokenClaims = claims; // { sub, email, role, sid, jti, iat, exp, iss, aud }
+ * ```
+ */
 export interface AccessTokenClaims {
   /** The user id. */
   sub: string;
@@ -47,7 +55,20 @@ export interface AccessPrincipal {
   readonly claims: Readonly<AccessTokenClaims>;
 }
 
-/** Why a token was refused; carried (as `cause.message`) by the `AuthError`, logged at debug. */
+/**
+ * Why a token was refused; carried (as `cause.message`) by the `AuthError`, logged at debug.
+ * Never sent to the client, whose answer is only TOKEN_INVALID or TOKEN_EXPIRED.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.verifyAccessToken(token);
+ * } catch (err) {
+ *   const reason = (err as Error).cause instanceof Error ? (err as Error).cause.message : undefined;
+ *   if (reason === ('unknown_kid' satisfies TokenRejection)) metrics.increment('jwt.unknown_kid');
+ * }
+ * ```
+ */
 export type TokenRejection =
   | 'not_a_string'
   | 'too_large'

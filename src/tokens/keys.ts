@@ -10,10 +10,26 @@ type CryptoKey = webcrypto.CryptoKey;
 
 import { AuthError } from '../errors.js';
 
-/** The signing algorithms gatehouse accepts; each key is bound to exactly one of them. */
+/**
+ * The signing algorithms gatehouse accepts; each key is bound to exactly one of them.
+ *
+ * @example
+ * ```ts
+ * import { TOKEN_ALGORITHMS } from 'gatehouse';
+ * const alg = process.env.JWT_ALGORITHM ?? 'HS256';
+ * if (!TOKEN_ALGORITHMS.includes(alg as TokenAlgorithm)) throw new Error(`JWT_ALGORITHM: ${alg}`);
+ * ```
+ */
 export const TOKEN_ALGORITHMS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const;
 
-/** One of {@link TOKEN_ALGORITHMS}. */
+/**
+ * One of {@link TOKEN_ALGORITHMS}: `'HS256' | 'EdDSA' | 'ES256' | 'RS256'`.
+ *
+ * @example
+ * ```ts
+ * const alg: TokenAlgorithm = 'EdDSA';
+ * ```
+ */
 export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
 
 /** The shortest HS256 secret accepted, in bytes (256 bits, the size of the HMAC output). */
@@ -46,7 +62,16 @@ export interface TokenKeyInput {
   key: unknown;
 }
 
-/** A key of a {@link KeySet}, imported once for WebCrypto. */
+/**
+ * A key of a {@link KeySet}, imported once for WebCrypto.
+ *
+ * @example
+ * ```ts
+ * const key: TokenKey = keySet.signing;
+ * await key.ready;
+ * key.canSign; // true
+ * ```
+ */
 export interface TokenKey {
   readonly kid: string;
   readonly alg: TokenAlgorithm;
@@ -60,7 +85,15 @@ export interface TokenKey {
   readonly ready: Promise<void>;
 }
 
-/** A public JSON Web Key as published in the JWKS. */
+/**
+ * A public JSON Web Key as published in the JWKS: only public members (`kty`, `crv`, `x`, `y`,
+ * `n`, `e`) with `kid`, `alg` and `use: 'sig'`.
+ *
+ * @example
+ * ```ts
+ * const jwk: PublicJwk = auth.jwks().keys[0]!; // { kty: 'OKP', crv: 'Ed25519', x: '…', kid, alg: 'EdDSA', use: 'sig' }
+ * ```
+ */
 export interface PublicJwk {
   kty: string;
   kid: string;
@@ -73,12 +106,29 @@ export interface PublicJwk {
   e?: string;
 }
 
-/** The JWKS document: the public keys of the asymmetric keys of the set (never a secret). */
+/**
+ * The JWKS document: the public keys of the asymmetric keys of the set, signing key first
+ * (never a secret: an HS256-only set gives `{ keys: [] }`).
+ *
+ * @example
+ * ```ts
+ * app.get('/.well-known/jwks.json', (req, res) => res.json(auth.jwks() satisfies JsonWebKeySet));
+ * ```
+ */
 export interface JsonWebKeySet {
   keys: PublicJwk[];
 }
 
-/** The configured keys: one signing key plus older verification keys, looked up by `kid`. */
+/**
+ * The configured keys: one signing key plus older verification keys, looked up by `kid`.
+ *
+ * @example
+ * ```ts
+ * const keys: KeySet = createKeySet([{ kid: 'k1', alg: 'HS256', key: process.env.JWT_SECRET }]);
+ * keys.byKid('k1')?.alg; // 'HS256'
+ * keys.byKid('../etc/passwd'); // undefined: only configured keys are ever returned
+ * ```
+ */
 export interface KeySet {
   readonly signing: TokenKey;
   /** Looks a key up by `kid`; only configured keys can ever be returned. */

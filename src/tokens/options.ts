@@ -96,10 +96,26 @@ export const tokenOptionsSchema = z
   })
   .strict();
 
-/** The `tokens` options as written by the user. */
+/**
+ * The `tokens` options as written by the user; durations as seconds or strings (`'15m'`).
+ *
+ * @example
+ * ```ts
+ * const tokens: TokenOptions = { keys: [{ kid: 'k1', alg: 'HS256', key: process.env.JWT_SECRET }], accessTtl: '10m' };
+ * createAuth({ tokens });
+ * ```
+ */
 export type TokenOptions = z.input<typeof tokenOptionsSchema>;
 
-/** The `tokens` options after validation; durations in milliseconds. */
+/**
+ * The `tokens` options after validation; durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const resolved: ResolvedTokenOptions = resolveTokenOptions({ accessTtl: '10m' });
+ * resolved.accessTtl; // 600000
+ * ```
+ */
 export type ResolvedTokenOptions = z.output<typeof tokenOptionsSchema>;
 
 /**

@@ -21,13 +21,29 @@ import {
 } from './refresh-token.js';
 import { SessionStateReader } from './session-state.js';
 
-/** What the caller knows about the request behind an operation (for audit events). */
+/**
+ * What the caller knows about the request behind an operation (for audit events); the same
+ * shape as `RequestContext`.
+ *
+ * @example
+ * ```ts
+ * await auth.refresh(refreshToken, { ip: req.ip, userAgent: req.headers['user-agent'] } satisfies TokenRequestContext);
+ * ```
+ */
 export interface TokenRequestContext {
   ip?: string | undefined;
   userAgent?: string | undefined;
 }
 
-/** Where the token service sends its audit events (gatehouse's `AuditEmitter` fits). */
+/**
+ * Where the token service sends its audit events (gatehouse's own emitter fits; `createAuth`
+ * wires it).
+ *
+ * @example
+ * ```ts
+ * const audit: TokenAuditEmitter = { emit: (input) => console.log(input.event, input.status) };
+ * ```
+ */
 export interface TokenAuditEmitter {
   emit(input: {
     event: AuditEventName;
@@ -38,26 +54,63 @@ export interface TokenAuditEmitter {
   }): void;
 }
 
-/** The user fields an access token carries. */
+/**
+ * The user fields an access token carries.
+ *
+ * @example
+ * ```ts
+ * const user: TokenUser = { id: 'u1', email: 'ada@example.com', role: 'user' };
+ * const { token } = await tokens.startSession(user);
+ * ```
+ */
 export interface TokenUser {
   id: string;
   email: string;
   role: string;
 }
 
-/** Tokens handed to a client: `expiresIn` is the access token's lifetime in seconds. */
+/**
+ * Tokens handed to a client: `expiresIn` is the access token's lifetime in seconds.
+ *
+ * @example
+ * ```ts
+ * const { token, refreshToken, expiresIn }: IssuedTokens = await auth.refresh(oldRefreshToken);
+ * ```
+ */
 export interface IssuedTokens {
   token: string;
   refreshToken: string;
   expiresIn: number;
 }
 
-/** The result of starting a session at login. */
+/**
+ * The result of starting a session at login: the tokens plus the session (family) id.
+ *
+ * @example
+ * ```ts
+ * const { token, refreshToken, sessionId }: StartedSession = await tokens.startSession(user);
+ * ```
+ */
 export interface StartedSession extends IssuedTokens {
   sessionId: string;
 }
 
-/** Dependencies of {@link createTokenService}. */
+/**
+ * Dependencies of {@link createTokenService}.
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * const deps: TokenServiceDependencies = {
+ *   options: resolveTokenOptions({ keys }),
+ *   store: new MemoryTokenStore(),
+ *   users: new MemoryUserStore(),
+ *   clock: { now: () => Date.now() },
+ *   random: { bytes: (n) => randomBytes(n) },
+ *   audit: { emit: () => {} },
+ * };
+ * ```
+ */
 export interface TokenServiceDependencies {
   /** Validated options (`resolveTokenOptions`). */
   options: ResolvedTokenOptions;
@@ -76,13 +129,17 @@ export interface TokenServiceDependencies {
  *
  * @example
  * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * import { createTokenService, MemoryTokenStore, MemoryUserStore, resolveTokenOptions } from 'gatehouse';
+ *
+ * const users = new MemoryUserStore();
  * const tokens = createTokenService({
  *   options: resolveTokenOptions({ keys: [{ kid: 'k1', alg: 'HS256', key: process.env.JWT_SECRET }] }),
  *   store: new MemoryTokenStore(),
  *   users,
- *   clock: systemClock,
- *   random: cryptoRandom,
- *   audit,
+ *   clock: { now: () => Date.now() },
+ *   random: { bytes: (n) => randomBytes(n) },
+ *   audit: { emit: (event) => console.log(event) },
  * });
  * const { token, refreshToken } = await tokens.startSession(user);
  * const principal = await tokens.verifyAccessToken(token);
@@ -350,5 +407,14 @@ export function createTokenService(deps: TokenServiceDependencies) {
   };
 }
 
-/** The token service, as returned by {@link createTokenService}. */
+/**
+ * The token service, as returned by {@link createTokenService}. `createAuth` builds one and
+ * exposes its methods (`verifyAccessToken`, `refresh`, `logout`, `jwks`...) on the auth object.
+ *
+ * @example
+ * ```ts
+ * const tokens: TokenService = createTokenService(deps);
+ * await tokens.ready();
+ * ```
+ */
 export type TokenService = ReturnType<typeof createTokenService>;
