@@ -50,6 +50,10 @@ function createExampleAuth(
         limit: config.AUTH_LOGIN_RATE_LIMIT.limit,
         window: `${config.AUTH_LOGIN_RATE_LIMIT.windowMs}ms`,
       },
+      register: {
+        limit: config.AUTH_REGISTER_RATE_LIMIT.limit,
+        window: `${config.AUTH_REGISTER_RATE_LIMIT.windowMs}ms`,
+      },
     },
     tokens: {
       keys: [key],

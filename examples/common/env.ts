@@ -32,6 +32,18 @@ const RATE_WINDOWS: Record<string, number> = {
   hour: 3_600_000,
 };
 
+const rate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => RATE.test(v.trim()) && Number(RATE.exec(v.trim())![1]) > 0, {
+      message: 'must look like "5/min", "100/hour" or "2/s"',
+    })
+    .transform((v) => {
+      const m = RATE.exec(v.trim())!;
+      return { text: v, limit: Number(m[1]), windowMs: RATE_WINDOWS[m[2]!]! };
+    });
+
 /** The environment variables of the example apps, validated at start. */
 export const envSchema = z
   .object({
@@ -56,16 +68,8 @@ export const envSchema = z
     JWT_EXPIRES_IN: duration('JWT_EXPIRES_IN', '15m'),
     REFRESH_EXPIRES_IN: duration('REFRESH_EXPIRES_IN', '30d'),
     BCRYPT_COST: integer(10, 10, 16),
-    AUTH_LOGIN_RATE_LIMIT: z
-      .string()
-      .default('5/min')
-      .refine((v) => RATE.test(v.trim()) && Number(RATE.exec(v.trim())![1]) > 0, {
-        message: 'must look like "5/min", "100/hour" or "2/s"',
-      })
-      .transform((v) => {
-        const m = RATE.exec(v.trim())!;
-        return { text: v, limit: Number(m[1]), windowMs: RATE_WINDOWS[m[2]!]! };
-      }),
+    AUTH_LOGIN_RATE_LIMIT: rate('5/min'),
+    AUTH_REGISTER_RATE_LIMIT: rate('5/min'),
     AUTH_LOCKOUT_THRESHOLD: integer(5, 1, 100),
     AUTH_LOCKOUT_DURATION: duration('AUTH_LOCKOUT_DURATION', '30m'),
     ADMIN_EMAIL: z.string().email('must be an email address').optional(),
@@ -132,6 +136,7 @@ const ENV_NAMES = [
   'REFRESH_EXPIRES_IN',
   'BCRYPT_COST',
   'AUTH_LOGIN_RATE_LIMIT',
+  'AUTH_REGISTER_RATE_LIMIT',
   'AUTH_LOCKOUT_THRESHOLD',
   'AUTH_LOCKOUT_DURATION',
   'ADMIN_EMAIL',

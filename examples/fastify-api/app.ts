@@ -1,0 +1,72 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { MAX_BODY_BYTES, type PublicUser, parseJsonBody } from 'gatehouse';
+import { contractFrameworkErrors, gatehouseFastify } from 'gatehouse/fastify';
+import type { ExampleContext } from '../common/context.js';
+import { type Caller, exampleHandlers } from '../common/handlers.js';
+
+type WithId = FastifyRequest<{ Params: { id: string } }>;
+
+/** The example API on Fastify 5: the same HTTP contract as the Express example. */
+export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, frameworkErrors: contractFrameworkErrors });
+  await app.register(gatehouseFastify, { auth: ctx.auth, notFoundHandler: true });
+  const handlers = exampleHandlers(ctx);
+
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.logger.request({
+      method: request.method,
+      path: request.url.split('?')[0] ?? request.url,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime),
+      ip: request.ip,
+    });
+  });
+
+  const caller = (request: FastifyRequest): Caller => request.auth!;
+  const loadUser = (request: FastifyRequest) => handlers.loadUser((request as WithId).params.id);
+
+  await app.register(async (routes) => {
+    // The same 16 KiB JSON reading as gatehouse's own routes, so errors match the contract.
+    routes.removeAllContentTypeParsers();
+    routes.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+      (request, body, done) => {
+        try {
+          done(null, parseJsonBody(body as Buffer, request.headers['content-type']));
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+    );
+
+    routes.get(
+      '/api/users/:id',
+      { preHandler: [app.authenticate, app.authorize('users:read', { resource: loadUser })] },
+      async (request) => handlers.getUser(request.authResource as PublicUser),
+    );
+    routes.put(
+      '/api/users/:id',
+      { preHandler: [app.authenticate, app.authorize('users:update', { resource: loadUser })] },
+      async (request) => handlers.updateUser((request as WithId).params.id, request.body),
+    );
+    routes.delete(
+      '/api/users/:id',
+      { preHandler: [app.authenticate, app.authorize('users:delete', { resource: loadUser })] },
+      async (request) => handlers.deleteUser((request as WithId).params.id, caller(request)),
+    );
+    routes.post(
+      '/api/orders',
+      { preHandler: [app.authenticate, app.authorize('orders:create')] },
+      async (request, reply) => {
+        reply.code(201);
+        return handlers.createOrder(caller(request), request.body);
+      },
+    );
+    routes.get('/api/orders', { preHandler: [app.authenticate] }, async (request) =>
+      handlers.listOrders(caller(request)),
+    );
+  });
+
+  return app;
+}
