@@ -51,7 +51,7 @@ export interface AuthHttpOptions {
 }
 
 /**
- * Which requests {@link AuthHttp.authenticate} lets through without credentials.
+ * Which requests `AuthHttp.authenticate` lets through without credentials.
  *
  * @example
  * ```ts
