@@ -1,10 +1,10 @@
-/// <reference lib="dom" />
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type RunningExample, startExample } from './example-process.js';
 
+// In-page expressions are strings: this project's types have no DOM lib.
 // The Express example's login page in a real headless Chromium (Debian's package; .ci/run
 // installs it). Without the browser the suite is skipped locally, and fails in CI.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -70,7 +70,9 @@ describe.skipIf(!hasBrowser)('login page in Chromium', () => {
     await error.waitFor({ state: 'visible' });
     expect(await error.textContent()).toBe('Invalid email or password. Please try again.');
     expect(await page.getAttribute('#email', 'aria-describedby')).toBe('form-error');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe(
+      'password',
+    );
     expect(await page.isEnabled('#submit')).toBe(true);
     expect(page.url()).toBe(`${app.url}/`);
   });
@@ -82,9 +84,7 @@ describe.skipIf(!hasBrowser)('login page in Chromium', () => {
       await route.continue();
     });
     await signIn('not the password either');
-    await page.waitForFunction(
-      () => (document.getElementById('submit') as HTMLButtonElement).disabled,
-    );
+    await page.waitForFunction('document.getElementById("submit").disabled === true');
     expect(await page.textContent('#submit-text')).toBe('Signing in...');
     expect(await page.isDisabled('#email')).toBe(true);
     await page.locator('#form-error').waitFor({ state: 'visible' });
@@ -104,14 +104,14 @@ describe.skipIf(!hasBrowser)('login page in Chromium', () => {
     const session = cookies.filter((c) => /access|refresh|csrf/.test(c.name));
     expect(session.length).toBeGreaterThanOrEqual(2);
     for (const cookie of session) expect(cookie.httpOnly, cookie.name).toBe(true);
-    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.evaluate('document.cookie')).toBe('');
   });
 
   it('refuses a cross-origin POST carrying the session cookies (CSRF)', async () => {
     const before = app.logs().filter((l) => l.event === 'CSRF_REJECTED').length;
     const attacker = await page.context().newPage();
     await attacker.goto(evilUrl);
-    await attacker.waitForFunction(() => document.title === 'sent');
+    await attacker.waitForFunction('document.title === "sent"');
     await attacker.close();
     await expect
       .poll(() => app.logs().filter((l) => l.event === 'CSRF_REJECTED').length)
