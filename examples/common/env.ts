@@ -1,4 +1,4 @@
-import { parseDuration } from 'gatehouse';
+import { parseDuration, parseRateLimit } from 'gatehouse';
 import { z } from 'zod';
 
 const duration = (name: string, fallback: string) =>
@@ -20,28 +20,17 @@ const integer = (fallback: number, min: number, max: number) =>
     })
     .transform(Number);
 
-const RATE = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)$/;
-const RATE_WINDOWS: Record<string, number> = {
-  s: 1000,
-  sec: 1000,
-  second: 1000,
-  m: 60_000,
-  min: 60_000,
-  minute: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-};
-
 const rate = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .refine((v) => RATE.test(v.trim()) && Number(RATE.exec(v.trim())![1]) > 0, {
-      message: 'must look like "5/min", "100/hour" or "2/s"',
-    })
-    .transform((v) => {
-      const m = RATE.exec(v.trim())!;
-      return { text: v, limit: Number(m[1]), windowMs: RATE_WINDOWS[m[2]!]! };
+    .transform((text, ctx) => {
+      const rule = parseRateLimit(text);
+      if (rule === null || rule.limit < 1) {
+        ctx.addIssue({ code: 'custom', message: 'must look like "5/min", "100/hour" or "2/s"' });
+        return z.NEVER;
+      }
+      return { text, ...rule };
     });
 
 /** The environment variables of the example apps, validated at start. */
