@@ -9,7 +9,7 @@ import { hash, parseOptions, verify } from '@node-rs/bcrypt';
  * import { bcryptHasher, createAuth } from 'gatehouse';
  * let checks = 0;
  * const countingHasher = { ...bcryptHasher, verify: (pw, h) => (checks++, bcryptHasher.verify(pw, h)) };
- * const auth = createAuth({ passwordHasher: countingHasher, tokens: { ... } });
+ * const auth = createAuth({ passwordHasher: countingHasher });
  * ```
  */
 export interface PasswordHasher {
