@@ -89,7 +89,10 @@ export const authOptionsSchema = z
     defaultRole: z.string().min(1).default('user'),
     audit: fn<AuditSink>('a function (event) => void').optional(),
     auditEmailKey: z
-      .union([z.string().min(16, 'must be at least 16 characters'), z.instanceof(Uint8Array)])
+      .union([
+        z.string().min(16, 'must be at least 16 characters'),
+        z.instanceof(Uint8Array).refine((key) => key.byteLength >= 16, 'must be at least 16 bytes'),
+      ])
       .optional(),
     passwordHasher: implementing<PasswordHasher>('a PasswordHasher', [
       'hash',

@@ -154,7 +154,7 @@ export interface RateLimitDecision {
  *
  * @example
  * ```ts
- * new RateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock, rules } satisfies RateLimiterOptions);
+ * new RateLimiter({ store: new MemoryRateLimitStore(), clock: { now: () => Date.now() }, rules } satisfies RateLimiterOptions);
  * ```
  */
 export interface RateLimiterOptions {

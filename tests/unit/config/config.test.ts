@@ -48,6 +48,7 @@ describe('createAuth options', () => {
   it('refuses a non-function audit sink and a short audit key', () => {
     expect(configError({ audit: 'console' })).toMatch(/audit: must be a function/);
     expect(configError({ auditEmailKey: 'short' })).toMatch(/auditEmailKey/);
+    expect(configError({ auditEmailKey: new Uint8Array(0) })).toMatch(/auditEmailKey/);
   });
 
   it('creates independent instances (no shared state between two createAuth calls)', async () => {
