@@ -19,9 +19,17 @@ npx attw "$tarball" --profile node16
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$tarball" "$work/"
+# The optional peers, as a user of each adapter installs them (versions of our dev setup).
+peers=$(node -e 'const p=require("./package.json"); console.log(Object.keys(p.peerDependencies||{}).map(n=>n+"@"+p.devDependencies[n]).join(" "))')
 cd "$work"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --silent "./$tarball" >/dev/null
+
+# The core needs none of the optional peers.
+node --input-type=module -e "import { createAuth } from 'gatehouse'; await createAuth().register({ email: 'core@example.com', password: 'correct horse battery', name: 'C' }); console.log('core works without express, fastify or pg');"
+node -e "require('gatehouse').createAuth(); console.log('core requires without the peers too');"
+
+npm install --no-audit --no-fund --silent $peers >/dev/null
 
 subpaths=$(node -e 'const p=require("./node_modules/gatehouse/package.json"); console.log(Object.keys(p.exports).filter(k=>k!=="./package.json").map(k=>k==="."?"gatehouse":"gatehouse/"+k.slice(2)).join(" "))')
 echo "subpaths: $subpaths"
