@@ -121,6 +121,30 @@ describe.skipIf(!hasBrowser)('login page in Chromium', () => {
     await page.locator('#user-name', { hasText: 'Demo User' }).waitFor();
   });
 
+  it('renders a user name holding HTML as text and serves a strict CSP (stored XSS)', async () => {
+    const payload = `<img src=x onerror="document.title='pwned'">`;
+    const email = `xss-${Date.now()}@example.com`;
+    const registered = await fetch(`${app.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'xss user password', name: payload }),
+    });
+    expect(registered.status).toBe(201);
+    const context = await browser.newContext();
+    const victim = await context.newPage();
+    const response = await victim.goto(`${app.url}/`);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await victim.fill('#email', email);
+    await victim.fill('#password', 'xss user password');
+    await victim.click('#submit');
+    await victim.waitForURL(`${app.url}/dashboard.html`);
+    await victim.locator('#user-name', { hasText: 'onerror' }).waitFor();
+    expect(await victim.textContent('#user-name')).toBe(payload);
+    expect(await victim.locator('#user-name img').count()).toBe(0);
+    expect(await victim.title()).not.toBe('pwned');
+    await context.close();
+  });
+
   it('logs out and returns to the login page; the dashboard then sends you back', async () => {
     await page.click('#logout');
     await page.waitForURL(`${app.url}/`);
