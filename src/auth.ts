@@ -108,10 +108,13 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     );
   }
 
-  async function requireUser(userId: string): Promise<PublicUser> {
-    const user = typeof userId === 'string' ? await users.findById(userId) : null;
+  function found<T>(user: T | null): T {
     if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
-    return toPublicUser(user);
+    return user;
+  }
+
+  async function requireUser(userId: string): Promise<PublicUser> {
+    return toPublicUser(found(typeof userId === 'string' ? await users.findById(userId) : null));
   }
 
   const auth = {
@@ -137,7 +140,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       permission: C,
       resource?: CheckedResource<Model, C>,
     ): boolean {
-      return (policy ?? requirePolicy()).can(principal, permission, resource);
+      return requirePolicy().can(principal, permission, resource);
     },
 
     /**
@@ -151,7 +154,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       resource?: CheckedResource<Model, C>,
       context: RequestContext = {},
     ): void {
-      const engine = policy ?? requirePolicy();
+      const engine = requirePolicy();
       if (engine.can(principal, permission, resource)) return;
       audit.emit({
         event: 'ACCESS_DENIED',
@@ -168,7 +171,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       principal: PolicyPrincipal | null | undefined,
       permission: C,
     ): boolean {
-      return (policy ?? requirePolicy()).canSome(principal, permission);
+      return requirePolicy().canSome(principal, permission);
     },
 
     /** The decision with the rule and role that made it, or why nothing matched. */
@@ -177,7 +180,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       permission: C,
       resource?: CheckedResource<Model, C>,
     ): PolicyExplanation {
-      return (policy ?? requirePolicy()).explain(principal, permission, resource);
+      return requirePolicy().explain(principal, permission, resource);
     },
 
     /** The policy's conditions for `permission` as data for a store's query; see `Policy.filter`. */
@@ -185,7 +188,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       principal: PolicyPrincipal | null | undefined,
       permission: C,
     ): PolicyFilter {
-      return (policy ?? requirePolicy()).filter(principal, permission);
+      return requirePolicy().filter(principal, permission);
     },
 
     /**
@@ -271,29 +274,24 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     /** Updates a user's display name. */
     async updateUser(userId: string, patch: { name?: unknown }): Promise<PublicUser> {
       const name = requireName(patch?.name);
-      const user = await users.update(userId, { name });
-      if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
-      return toPublicUser(user);
+      return toPublicUser(found(await users.update(userId, { name })));
     },
 
     /** Sets a user's role. */
     async setRole(userId: string, role: string): Promise<PublicUser> {
-      const user = await users.update(userId, { role });
-      if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
-      return toPublicUser(user);
+      return toPublicUser(found(await users.update(userId, { role })));
     },
 
     /** Disables a user: login fails as INVALID_CREDENTIALS from now on. */
     async disableUser(userId: string, context: RequestContext = {}): Promise<void> {
-      const user = await users.update(userId, { isActive: false });
-      if (!user) throw new AuthError('NOT_FOUND', 'User not found.');
+      found(await users.update(userId, { isActive: false }));
       audit.emit({ event: 'USER_DISABLED', status: 'success', userId, context });
       await tokens.revokeUserSessions(userId, 'user_disabled', { context });
     },
 
     /** Deletes a user. */
     async deleteUser(userId: string, context: RequestContext = {}): Promise<void> {
-      if (!(await users.delete(userId))) throw new AuthError('NOT_FOUND', 'User not found.');
+      found((await users.delete(userId)) || null);
       audit.emit({ event: 'USER_DELETED', status: 'success', userId, context });
       await tokens.revokeUserSessions(userId, 'user_deleted', { context });
     },
