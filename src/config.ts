@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import type { AuditSink } from './audit/events.js';
-import { durationSchema } from './duration.js';
+import { lockoutSchema } from './credentials/lockout-options.js';
 import { cookieModeSchema } from './http/cookie-mode.js';
 import type { PasswordHasher } from './passwords/hasher.js';
-import { DEFAULT_BCRYPT_COST, MIN_BCRYPT_COST } from './passwords/index.js';
-import type { PasswordCheck } from './passwords/policy.js';
+import { passwordsSchema } from './passwords/options.js';
 import type { Policy } from './policy/policy.js';
 import { rateLimitsSchema } from './ratelimit/limiter.js';
 import type { Clock, Logger, RandomSource } from './runtime.js';
@@ -49,29 +48,6 @@ export const storesSchema = z
       'prune',
     ]).optional(),
     rateLimits: implementing<RateLimitStore>('a RateLimitStore', ['hit', 'reset']).optional(),
-  })
-  .strict();
-
-export const passwordsSchema = z
-  .object({
-    cost: z
-      .number()
-      .int()
-      .min(MIN_BCRYPT_COST, `bcrypt cost below ${MIN_BCRYPT_COST} is refused as too weak`)
-      .max(31)
-      .default(DEFAULT_BCRYPT_COST),
-    minLength: z.number().int().min(1).max(72).default(8),
-    check: fn<PasswordCheck>('a function (password, context) => reason | null').optional(),
-  })
-  .strict();
-
-export const lockoutSchema = z
-  .object({
-    maxAttempts: z.number().int().min(1).max(1000).default(5),
-    window: durationSchema({ minMs: 1000 }).prefault(15 * 60),
-    duration: durationSchema({ minMs: 1000 }).prefault(30 * 60),
-    backoffFactor: z.number().min(1).max(10).default(1),
-    maxDuration: durationSchema({ minMs: 1000 }).prefault(24 * 60 * 60),
   })
   .strict();
 
