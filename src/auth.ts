@@ -1,6 +1,7 @@
 import { AuditEmitter, type RequestContext } from './audit/emitter.js';
 import { type AuthOptions, resolveAuthOptions } from './config.js';
 import { normalizeEmail } from './credentials/email.js';
+import { lockoutKeyHasher, resolveIdentifierKey } from './credentials/identifier-key.js';
 import {
   CredentialService,
   type LoginInput,
@@ -37,7 +38,7 @@ import { createTokenService } from './tokens/service.js';
  * ```ts
  * import { createAuth } from 'gatehouse';
  *
- * const auth = createAuth({ lockout: { maxAttempts: 5, duration: '30m' } });
+ * const auth = createAuth({ lockout: { maxAttempts: 5, duration: '1m', maxDuration: '1h' } });
  * await auth.register({ email: 'ada@example.com', password: 'correct horse battery', name: 'Ada' });
  * const { user } = await auth.login({ email: 'ada@example.com', password: 'correct horse battery' }, { ip: '203.0.113.7' });
  * ```
@@ -50,11 +51,16 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
   const users = config.stores.users ?? new MemoryUserStore({ now: () => clock.now() });
   const attempts = config.stores.attempts ?? new MemoryAttemptStore();
   const rateLimits = config.stores.rateLimits ?? new MemoryRateLimitStore();
-  const emailKey =
-    typeof config.auditEmailKey === 'string'
-      ? new TextEncoder().encode(config.auditEmailKey)
-      : (config.auditEmailKey ?? random.bytes(32));
-  const audit = new AuditEmitter({ sink: config.audit, clock, logger, emailKey });
+  const identifierKey = resolveIdentifierKey({
+    identifierKey: config.identifierKey,
+    auditEmailKey: config.auditEmailKey,
+    sharedAttemptStore:
+      config.stores.attempts !== undefined && !(attempts instanceof MemoryAttemptStore),
+    production: process.env['NODE_ENV'] === 'production',
+    random,
+    logger,
+  });
+  const audit = new AuditEmitter({ sink: config.audit, clock, logger, emailKey: identifierKey });
   const rateLimiter = new RateLimiter({
     store: rateLimits,
     clock,
@@ -68,14 +74,21 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     attempts,
     hasher,
     cost: config.passwords.cost,
-    rules: { minLength: config.passwords.minLength, check: config.passwords.check },
+    rules: {
+      minLength: config.passwords.minLength,
+      check: config.passwords.check,
+      productName: config.passwords.productName,
+      breached: config.passwords.breached,
+      logger,
+    },
     lockout: {
       maxAttempts: config.lockout.maxAttempts,
       windowMs: config.lockout.window,
       lockMs: config.lockout.duration,
       backoffFactor: config.lockout.backoffFactor,
-      maxLockMs: Math.max(config.lockout.maxDuration, config.lockout.duration),
+      maxLockMs: config.lockout.maxDuration,
     },
+    lockoutKey: lockoutKeyHasher(identifierKey),
     defaultRole: config.defaultRole,
     clock,
     logger,
@@ -271,15 +284,79 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       return user ? toPublicUser(user) : null;
     },
 
-    /** Updates a user's display name. */
-    async updateUser(userId: string, patch: { name?: unknown }): Promise<PublicUser> {
+    /**
+     * Updates a user's display name. Emits `USER_UPDATED` (metadata: the names of the fields
+     * that changed, never their values; `actorId` when given) when something changed.
+     */
+    async updateUser(
+      userId: string,
+      patch: { name?: unknown },
+      context: RequestContext & { actorId?: string } = {},
+    ): Promise<PublicUser> {
       const name = requireName(patch?.name);
-      return toPublicUser(found(await users.update(userId, { name })));
+      const before = found(typeof userId === 'string' ? await users.findById(userId) : null);
+      const after = found(await users.update(userId, { name }));
+      const fields = before.name === after.name ? [] : ['name'];
+      if (fields.length > 0) {
+        audit.emit({
+          event: 'USER_UPDATED',
+          status: 'success',
+          userId,
+          context,
+          metadata: {
+            fields,
+            ...(context.actorId === undefined ? {} : { actorId: context.actorId }),
+          },
+        });
+      }
+      return toPublicUser(after);
     },
 
-    /** Sets a user's role. */
-    async setRole(userId: string, role: string): Promise<PublicUser> {
-      return toPublicUser(found(await users.update(userId, { role })));
+    /**
+     * Sets a user's role. VALIDATION_ERROR (`details: { field: 'role', reason: 'unknown_role' }`)
+     * when a policy is configured and does not declare the role. When the role changes, emits
+     * `ROLE_CHANGED` (metadata `oldRole`, `newRole`, `actorId` when given) and ends every
+     * session of the user (reason `role_changed`), so a demoted admin's tokens stop working at
+     * once; pass `revokeSessions: false` to keep them (their tokens then carry the old role until
+     * they expire). Setting the role a user already has changes nothing and emits nothing.
+     */
+    async setRole(
+      userId: string,
+      role: string,
+      options: RequestContext & { actorId?: string; revokeSessions?: boolean } = {},
+    ): Promise<PublicUser> {
+      if (typeof role !== 'string' || role.length === 0) {
+        throw new AuthError('VALIDATION_ERROR', 'Role must be a non-empty string.', {
+          details: { field: 'role', reason: 'invalid' },
+        });
+      }
+      const declared = config.policy as Policy | undefined;
+      if (declared && !declared.hasRole(role)) {
+        throw new AuthError(
+          'VALIDATION_ERROR',
+          `Role '${role}' is not declared in the policy (declared: ${declared.roles.join(', ')}).`,
+          { details: { field: 'role', reason: 'unknown_role' } },
+        );
+      }
+      const before = found(typeof userId === 'string' ? await users.findById(userId) : null);
+      if (before.role === role) return toPublicUser(before);
+      const after = found(await users.update(userId, { role }));
+      const context = { ip: options.ip, userAgent: options.userAgent };
+      audit.emit({
+        event: 'ROLE_CHANGED',
+        status: 'success',
+        userId,
+        context,
+        metadata: {
+          oldRole: before.role,
+          newRole: role,
+          ...(options.actorId === undefined ? {} : { actorId: options.actorId }),
+        },
+      });
+      if (options.revokeSessions !== false) {
+        await tokens.revokeUserSessions(userId, 'role_changed', { context });
+      }
+      return toPublicUser(after);
     },
 
     /** Disables a user: login fails as INVALID_CREDENTIALS from now on. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AuditSink } from './audit/events.js';
+import { secretBytes } from './credentials/identifier-key.js';
 import { lockoutSchema } from './credentials/lockout-options.js';
 import { cookieModeSchema } from './http/cookie-mode.js';
 import type { PasswordHasher } from './passwords/hasher.js';
@@ -51,6 +52,17 @@ export const storesSchema = z
   })
   .strict();
 
+const secretKeySchema = z.union([
+  z.string().min(16, 'must be at least 16 characters'),
+  // Any Uint8Array, a Node Buffer included (z.instanceof would narrow it to ArrayBuffer-backed).
+  z
+    .custom<Uint8Array>((value) => value instanceof Uint8Array, 'must be a string or a Uint8Array')
+    .refine((key) => key.byteLength >= 16, 'must be at least 16 bytes'),
+]);
+
+const sameBytes = (a: string | Uint8Array, b: string | Uint8Array) =>
+  Buffer.from(secretBytes(a)).equals(secretBytes(b));
+
 export const authOptionsSchema = z
   .object({
     stores: storesSchema.prefault({}),
@@ -64,12 +76,14 @@ export const authOptionsSchema = z
     cookies: cookieModeSchema.optional(),
     defaultRole: z.string().min(1).default('user'),
     audit: fn<AuditSink>('a function (event) => void').optional(),
-    auditEmailKey: z
-      .union([
-        z.string().min(16, 'must be at least 16 characters'),
-        z.instanceof(Uint8Array).refine((key) => key.byteLength >= 16, 'must be at least 16 bytes'),
-      ])
-      .optional(),
+    /**
+     * The secret behind every keyed hash of a login identifier: the lockout counter keys
+     * (`login:` + HMAC) and the audit `metadata.emailHash`. Give every instance sharing a store
+     * the same key; see docs/configuration.md.
+     */
+    identifierKey: secretKeySchema.optional(),
+    /** @deprecated Use `identifierKey`, which it is an alias of. */
+    auditEmailKey: secretKeySchema.optional(),
     passwordHasher: implementing<PasswordHasher>('a PasswordHasher', [
       'hash',
       'verify',
@@ -88,7 +102,18 @@ export const authOptionsSchema = z
       'filter',
     ]).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((options, ctx) => {
+    const { identifierKey, auditEmailKey } = options;
+    if (identifierKey && auditEmailKey && !sameBytes(identifierKey, auditEmailKey)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auditEmailKey'],
+        message:
+          'is a deprecated alias of identifierKey and differs from it: give identifierKey alone',
+      });
+    }
+  });
 
 /**
  * The options of `createAuth`, as written by the user; every one is optional. Each is described
@@ -98,7 +123,7 @@ export const authOptionsSchema = z
  * ```ts
  * const options: AuthOptions = {
  *   passwords: { cost: 12, minLength: 10 },
- *   lockout: { maxAttempts: 5, window: '15m', duration: '30m' },
+ *   lockout: { maxAttempts: 5, window: '15m', duration: '1m', maxDuration: '1h' },
  *   tokens: { keys: [{ kid: '2025-06', alg: 'HS256', key: process.env.JWT_SECRET }] },
  *   rateLimits: { login: '5/min' },
  * };
@@ -113,7 +138,7 @@ export type AuthOptions = z.input<typeof authOptionsSchema>;
  * @example
  * ```ts
  * const config: ResolvedAuthOptions = auth.config;
- * config.lockout.duration; // 1800000
+ * config.lockout.duration; // 60000
  * ```
  */
 export type ResolvedAuthOptions = z.output<typeof authOptionsSchema>;

@@ -7,7 +7,7 @@ export { createAuth } from './auth.js';
 export type { AuthOptions, ResolvedAuthOptions } from './config.js';
 export { normalizeEmail } from './credentials/email.js';
 export type { LoginInput, RegisterInput } from './credentials/service.js';
-export { parseDuration } from './duration.js';
+export { MAX_DURATION_MS, parseDuration } from './duration.js';
 export type { AuthErrorCode, AuthErrorOptions } from './errors.js';
 export { AuthError, ERROR_CODES, isAuthError } from './errors.js';
 export type { AccessTokenSource } from './http/access-token-source.js';
@@ -21,22 +21,49 @@ export type {
 } from './http/auth-routes.js';
 export { createAuthHttp } from './http/auth-routes.js';
 export { isJsonContentType, MAX_BODY_BYTES, parseJsonBody, readRequestBody } from './http/body.js';
+export { clientErrorResponse, expectationFailedResponse } from './http/client-error.js';
 export type { CookieModeOptions, CookieNames } from './http/cookie-mode.js';
 export { cookieNames } from './http/cookie-mode.js';
 export type { CookieAttributes } from './http/cookies.js';
 export { parseCookies, serializeCookie } from './http/cookies.js';
-export type { CsrfRejection } from './http/csrf.js';
+export type { CsrfBinding, CsrfRejection } from './http/csrf.js';
 export { CSRF_HEADER, CsrfProtection } from './http/csrf.js';
+export type { OutageLogOptions } from './http/outage-log.js';
 export type { HttpRequest } from './http/request.js';
 export { clientIp, countRawHeader, headerValue, rateLimitKeyOfIp } from './http/request.js';
-export type { ErrorBody, HttpResponse } from './http/response.js';
-export { errorResponse, jsonResponse, wwwAuthenticateOf } from './http/response.js';
+export type { ErrorBody, HttpResponse, RequestFailureLog } from './http/response.js';
+export {
+  createRequestFailureLog,
+  errorResponse,
+  jsonResponse,
+  wwwAuthenticateOf,
+} from './http/response.js';
+export {
+  GUARD_MARK,
+  isGuard,
+  isPublic,
+  markGuard,
+  markPublic,
+  PUBLIC_MARK,
+} from './http/route-marks.js';
+export type {
+  BreachedPasswordCheckOptions,
+  BreachedPasswordCheckResult,
+} from './passwords/breached.js';
+export { checkBreachedPassword } from './passwords/breached.js';
+export { isCommonPassword } from './passwords/common-passwords.js';
 export type { PasswordHasher } from './passwords/hasher.js';
 export { bcryptHasher } from './passwords/hasher.js';
 export type { HashPasswordOptions } from './passwords/index.js';
 export { hashPassword, verifyPassword } from './passwords/index.js';
-export type { PasswordCheck, PasswordCheckContext, PasswordRules } from './passwords/policy.js';
+export type {
+  BreachedPasswordRule,
+  PasswordCheck,
+  PasswordCheckContext,
+  PasswordRules,
+} from './passwords/policy.js';
 export { checkNewPassword, MAX_PASSWORD_BYTES, normalizePassword } from './passwords/policy.js';
+export { isRepetitivePassword } from './passwords/repetitive.js';
 export { accessDeniedMetadata } from './policy/access-denied.js';
 export type { PolicyFilterSqlOptions } from './policy/filter.js';
 export { matchesPolicyFilter, policyFilterToSql } from './policy/filter.js';

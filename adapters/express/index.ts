@@ -9,9 +9,10 @@ import {
   type AuthHttpOptions,
   createAuthHttp,
 } from '../../src/http/auth-routes.js';
-import { MAX_BODY_BYTES, readRequestBody } from '../../src/http/body.js';
+import { hasUnreceivedBody, MAX_BODY_BYTES, readRequestBody } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
 import type { HttpResponse } from '../../src/http/response.js';
+import { markGuard, markPublic } from '../../src/http/route-marks.js';
 import type { Policy, PolicyModelOf } from '../../src/policy/policy.js';
 import type { Permission } from '../../src/policy/types.js';
 import type { AccessPrincipal } from '../../src/tokens/access-token.js';
@@ -70,6 +71,9 @@ function toHttpRequest(req: Request, body?: Uint8Array): HttpRequest {
 function send(res: Response, response: HttpResponse): void {
   res.status(response.status);
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  // Answered before the body arrived (a 413, a 401 before reading it): close once the response
+  // is flushed, so the rest of the body is never read or waited for on a keep-alive connection.
+  if (hasUnreceivedBody(res.req)) res.setHeader('connection', 'close');
   // res.end, not res.send: no ETag or other Express-only header, so both adapters answer alike.
   res.end(response.body);
 }
@@ -124,6 +128,8 @@ export function gatehouseExpress<P extends Policy = Policy>(
       }
       send(res, await route.handle(toHttpRequest(req, body)));
     };
+    // Guarded or public on purpose: a test can prove every route of an app is one or the other.
+    (route.public ? markPublic : markGuard)(handler);
     if (route.method === 'GET') router.get(route.path, handler);
     else if (route.method === 'POST') router.post(route.path, handler);
     else router.put(route.path, handler);
@@ -131,10 +137,10 @@ export function gatehouseExpress<P extends Policy = Policy>(
 
   /** Requires a valid access token (or lets anonymous requests through when `optional`). */
   function authenticate(authenticateOptions: AuthenticateOptions = {}): RequestHandler {
-    return async (req, _res, next) => {
+    return markGuard(async (req, _res, next) => {
       req.auth = await http.authenticate(toHttpRequest(req), authenticateOptions);
       next();
-    };
+    });
   }
 
   /**
@@ -147,7 +153,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
     authorizeOptions: ExpressAuthorizeOptions = {},
   ): RequestHandler {
     const { resource } = authorizeOptions;
-    return async (req, _res, next) => {
+    return markGuard(async (req, _res, next) => {
       const request = toHttpRequest(req);
       if (req.auth === undefined) req.auth = await http.authenticate(request);
       req.authResource = await http.authorize(
@@ -157,7 +163,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
         http.contextOf(request),
       );
       next();
-    };
+    });
   }
 
   /** Answers any error with the contract's body and status (a non-AuthError as SERVER_ERROR). */
@@ -172,7 +178,14 @@ export function gatehouseExpress<P extends Policy = Policy>(
   /** Answers unmatched requests with the contract's NOT_FOUND body; mount after every route. */
   const notFound: RequestHandler = (_req, _res, next) => next(new AuthError('NOT_FOUND'));
 
-  return { router, authenticate, authorize, errorHandler, notFound, http };
+  /**
+   * Marks a route as public on purpose (`app.get('/healthz', gate.publicRoute, handler)`): it
+   * does nothing but carry `PUBLIC_MARK`, so that a route without a guard reads as a decision,
+   * not an oversight.
+   */
+  const publicRoute: RequestHandler = markPublic((_req, _res, next) => next());
+
+  return { router, authenticate, authorize, publicRoute, errorHandler, notFound, http };
 }
 
 /**

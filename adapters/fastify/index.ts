@@ -13,6 +13,7 @@ import { type AuthHttp, type AuthHttpOptions, createAuthHttp } from '../../src/h
 import { MAX_BODY_BYTES } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
 import { errorResponse, type HttpResponse } from '../../src/http/response.js';
+import { markGuard, markPublic } from '../../src/http/route-marks.js';
 import { silentLogger } from '../../src/runtime.js';
 import type { AccessPrincipal } from '../../src/tokens/access-token.js';
 
@@ -34,6 +35,13 @@ export interface FastifyAuthorizeOptions {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Marks a route without a guard as public on purpose (`{ config: { public: true } }`), so
+     * that a check of every route can tell a decision from an oversight.
+     */
+    public?: boolean;
+  }
   interface FastifyRequest {
     /** The caller, set by `authenticate`; null when anonymous or not authenticated yet. */
     auth: AccessPrincipal | null;
@@ -89,7 +97,14 @@ function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
 }
 
 const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, done) => {
-  const http = createAuthHttp(options.auth, options);
+  let http: AuthHttp;
+  try {
+    http = createAuthHttp(options.auth, options);
+  } catch (err) {
+    // A bad option (an unsafe prefix) fails the registration, not a timeout of the plugin.
+    done(err as Error);
+    return;
+  }
   const sendAuthError = (reply: FastifyReply, error: unknown) =>
     send(reply, http.errorResponse(error));
 
@@ -97,17 +112,24 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
   fastify.decorateRequest('authResource', null);
   fastify.decorate('gatehouse', http);
   fastify.decorate('sendAuthError', sendAuthError);
-  fastify.decorate('authenticate', async (request: FastifyRequest) => {
-    request.auth = await http.authenticate(toHttpRequest(request));
-  });
-  fastify.decorate('authenticateOptional', async (request: FastifyRequest) => {
-    request.auth = await http.authenticate(toHttpRequest(request), { optional: true });
-  });
+  // The guards carry GUARD_MARK, so a test can prove every route is guarded or public.
+  fastify.decorate(
+    'authenticate',
+    markGuard(async (request: FastifyRequest) => {
+      request.auth = await http.authenticate(toHttpRequest(request));
+    }),
+  );
+  fastify.decorate(
+    'authenticateOptional',
+    markGuard(async (request: FastifyRequest) => {
+      request.auth = await http.authenticate(toHttpRequest(request), { optional: true });
+    }),
+  );
   fastify.decorate(
     'authorize',
     (permission: string, authorizeOptions: FastifyAuthorizeOptions = {}) => {
       const { resource } = authorizeOptions;
-      return async (request: FastifyRequest) => {
+      return markGuard(async (request: FastifyRequest) => {
         const httpRequest = toHttpRequest(request);
         request.auth ??= await http.authenticate(httpRequest);
         request.authResource = await http.authorize(
@@ -116,7 +138,7 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
           resource ? () => resource(request) : undefined,
           http.contextOf(httpRequest),
         );
-      };
+      });
     },
   );
 
@@ -143,7 +165,11 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
         method: route.method,
         url: route.path,
         errorHandler: (error, _request, reply) => sendAuthError(reply, error),
-        handler: async (request, reply) => send(reply, await route.handle(toHttpRequest(request))),
+        config: { public: route.public },
+        // A guarded auth route authenticates inside its handler, which carries the mark.
+        handler: (route.public ? markPublic : markGuard)(async (request, reply) =>
+          send(reply, await route.handle(toHttpRequest(request))),
+        ),
       });
     }
   });

@@ -21,7 +21,15 @@ function lockFor(lockouts: string, p = { lockMs: '$5', factor: '$6', maxLock: '$
   return ms(`least(${max}, floor(${lock} * power(${factor}, ${exponent}) + 0.5))`);
 }
 
-/** The row after one reservation, as SQL expressions over the row before it. */
+// Cap of a refused-reservation count, so a flood of refusals cannot overflow the integer column.
+const MAX_REFUSED = 2_000_000_000;
+
+/**
+ * The row after one reservation, as SQL expressions over the row before it. While a row is
+ * locked, `attempts` counts the reservations that lock refused: the write that takes the lock
+ * sets it to 0 and each refusal adds one, so the one statement that sees a lock with
+ * `attempts = 0` is the one that took it (RETURNING only shows the row after the write).
+ */
 function reserved(o: {
   attempts: string;
   windowStart: string;
@@ -33,7 +41,7 @@ function reserved(o: {
   const counted = `(CASE WHEN ${restart} THEN 0 ELSE ${o.attempts} END + 1)`;
   const trips = `(${counted} > $3::int)`;
   return {
-    attempts: `CASE WHEN ${locked} THEN ${o.attempts} ELSE ${counted} END`,
+    attempts: `CASE WHEN ${locked} THEN least(${o.attempts}, ${MAX_REFUSED}) + 1 WHEN ${trips} THEN 0 ELSE ${counted} END`,
     windowStart: `CASE WHEN ${locked} THEN ${o.windowStart} WHEN ${restart} THEN ${NOW} ELSE ${o.windowStart} END`,
     lockedUntil: `CASE WHEN ${locked} THEN ${o.lockedUntil} WHEN ${trips} THEN ${NOW} + ${lockFor(o.lockouts)} END`,
     lockouts: `CASE WHEN NOT ${locked} AND ${trips} THEN ${o.lockouts} + 1 ELSE ${o.lockouts} END`,
@@ -49,7 +57,13 @@ interface AttemptRow {
  * An {@link AttemptStore} on PostgreSQL: one row per identifier in `login_attempts`. `reserve`
  * is a single `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, so concurrent reservations on
  * one identifier, from any number of app instances, are counted one after the other on the
- * row's lock: never more than `maxAttempts` password checks between two lockouts.
+ * row's lock: never more than `maxAttempts` password checks between two lockouts. The
+ * statement that takes a lock is the only one told so (`lockedNow`, or `recordFailure`'s time),
+ * which `recordFailure` gets from an `UPDATE ... WHERE` that only matches an unlocked row at
+ * the threshold.
+ *
+ * Keys are stored as given when short (the core's keys are keyed hashes, `login:` + 43
+ * characters); a key over 200 characters or with a NUL byte is stored as its SHA-256.
  *
  * Rows outlive their window so a lockout count (for backoff) survives; {@link prune} deletes
  * rows left untouched since a given time.
@@ -93,13 +107,16 @@ ON CONFLICT (key) DO UPDATE SET
   lockouts = ${next.lockouts},
   updated_at = ${NOW}
 RETURNING attempts, ${toMs('locked_until')} AS locked_until`;
-    const trips = `(NOT (a.locked_until IS NOT NULL AND a.locked_until > ${NOW}) AND a.attempts >= $3::int)`;
+    // Only the failure that locks writes: the WHERE clause is checked again on the newest row
+    // version after waiting for a concurrent writer, so of racing failures one locks and the
+    // others (and any failure after a reservation took the lock) update nothing.
     this.#failureSql = `UPDATE ${table} AS a SET
-  locked_until = CASE WHEN ${trips} THEN ${NOW} + ${lockFor('a.lockouts', FAILURE_LOCK)} ELSE a.locked_until END,
-  lockouts = CASE WHEN ${trips} THEN a.lockouts + 1 ELSE a.lockouts END,
+  locked_until = ${NOW} + ${lockFor('a.lockouts', FAILURE_LOCK)},
+  lockouts = a.lockouts + 1,
+  attempts = 0,
   updated_at = ${NOW}
-WHERE a.key = $1
-RETURNING CASE WHEN a.locked_until > ${NOW} THEN ${toMs('a.locked_until')} END AS locked_until`;
+WHERE a.key = $1 AND a.locked_until IS NULL AND a.attempts >= $3::int
+RETURNING ${toMs('a.locked_until')} AS locked_until`;
   }
 
   async reserve(key: string, rule: LockoutRule): Promise<AttemptReservation> {
@@ -107,7 +124,7 @@ RETURNING CASE WHEN a.locked_until > ${NOW} THEN ${toMs('a.locked_until')} END A
     const row = rows[0]!;
     return row.locked_until === null
       ? { allowed: true, attempts: row.attempts }
-      : { allowed: false, lockedUntil: row.locked_until };
+      : { allowed: false, lockedUntil: row.locked_until, lockedNow: row.attempts === 0 };
   }
 
   async recordFailure(key: string, rule: LockoutRule): Promise<number | null> {

@@ -11,7 +11,14 @@ export { PostgresAuditLog } from './audit-log.js';
 export { isUnavailable, toServerError } from './database-error.js';
 export type { MigrateOptions, MigrateResult } from './migrations.js';
 export { migrate, migrationScripts } from './migrations.js';
-export type { PostgresRetention, PostgresStores, PruneResult } from './postgres-stores.js';
+export type { TrackedQueryable } from './outage-tracker.js';
+export { trackOutages } from './outage-tracker.js';
+export type {
+  PostgresRetention,
+  PostgresStores,
+  PostgresStoresOptions,
+  PruneResult,
+} from './postgres-stores.js';
 export { createPostgresStores } from './postgres-stores.js';
 export type { Queryable } from './queryable.js';
 export { withTransaction } from './queryable.js';

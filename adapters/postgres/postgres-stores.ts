@@ -1,5 +1,8 @@
+import type { OutageLogOptions } from '../../src/http/outage-log.js';
+import type { Logger } from '../../src/runtime.js';
 import { PostgresAttemptStore } from './attempt-store.js';
 import { PostgresAuditLog } from './audit-log.js';
+import { trackOutages } from './outage-tracker.js';
 import type { Queryable } from './queryable.js';
 import { PostgresRateLimitStore } from './rate-limit-store.js';
 import type { PostgresTableOptions } from './tables.js';
@@ -55,6 +58,26 @@ export interface PruneResult {
 }
 
 /**
+ * Options of {@link createPostgresStores}: where the tables are, and where outages are logged.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoresOptions = { schema: 'auth', logger, outageLog: { intervalMs: 30_000 } };
+ * const db = createPostgresStores(pool, options);
+ * ```
+ */
+export interface PostgresStoresOptions extends PostgresTableOptions {
+  /**
+   * Logs database outages without a storm (see {@link trackOutages}): the first failure with
+   * its cause, at most one summary per interval, one line when the database is back.
+   * Unset: the stores log nothing (their errors still reach your error handler).
+   */
+  logger?: Logger;
+  /** The interval, clock and timer of the outage log; used only with `logger`. */
+  outageLog?: Omit<OutageLogOptions, 'logger'>;
+}
+
+/**
  * Every gatehouse store on one PostgreSQL client; see {@link createPostgresStores}.
  *
  * @example
@@ -74,6 +97,11 @@ export interface PostgresStores {
   /** The audit log; pass `auditLog.sink` as `createAuth({ audit })`. */
   auditLog: PostgresAuditLog;
   /**
+   * The client the stores query: the one you passed, wrapped by {@link trackOutages} when a
+   * `logger` was given. Run your own queries on it so that an outage is logged once.
+   */
+  client: Queryable;
+  /**
    * Deletes ended rows of every table (see {@link PostgresRetention}) and returns the counts.
    * Safe to run from every instance at once; schedule it (e.g. hourly) so tables stay bounded.
    */
@@ -82,7 +110,8 @@ export interface PostgresStores {
 
 /**
  * Builds every gatehouse store on one client (`pg.Pool`, `pg.Client` or PGlite). Run
- * {@link migrate} with the same table options first.
+ * {@link migrate} with the same table options first. With `logger`, a database outage is
+ * logged as a few lines instead of one per failed request (see {@link trackOutages}).
  *
  * @example
  * ```ts
@@ -93,15 +122,18 @@ export interface PostgresStores {
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * pool.on('error', (err) => console.error('idle database client failed', err));
  * await migrate(pool, { roles: ['user', 'admin'] });
- * const db = createPostgresStores(pool);
- * const auth = createAuth({ stores: db.stores, audit: db.auditLog.sink });
+ * const db = createPostgresStores(pool, { logger }); // logs outages without a storm
+ * const auth = createAuth({ stores: db.stores, audit: db.auditLog.sink, logger });
  * setInterval(() => db.prune().catch(console.error), 3_600_000).unref();
  * ```
  */
 export function createPostgresStores(
   client: Queryable,
-  options: PostgresTableOptions = {},
+  options: PostgresStoresOptions = {},
 ): PostgresStores {
+  if (options.logger !== undefined) {
+    client = trackOutages(client, { ...options.outageLog, logger: options.logger });
+  }
   const stores = {
     users: new PostgresUserStore(client, options),
     attempts: new PostgresAttemptStore(client, options),
@@ -112,6 +144,7 @@ export function createPostgresStores(
   return {
     stores,
     auditLog,
+    client,
     async prune(now = Date.now(), retention = {}) {
       const [attempts, rateLimits, sessions, auditEvents] = await Promise.all([
         stores.attempts.prune(now - (retention.attempts ?? 7 * DAY)),

@@ -1,8 +1,8 @@
 import { createAuth, seedPolicy } from 'gatehouse';
 import { createPostgresStores } from 'gatehouse/postgres';
-import { openDatabase } from './database.js';
+import { type Database, openDatabase } from './database.js';
 import type { ExampleConfig } from './env.js';
-import { signingKey } from './keys.js';
+import { identifierKey, signingKey } from './keys.js';
 import { createLogger, type JsonLogger } from './logger.js';
 import { OrderRepository } from './orders.js';
 import { seed } from './seed.js';
@@ -37,10 +37,12 @@ function createExampleAuth(
 ) {
   return createAuth({
     stores,
+    // The same for both instances of this process and for every process on one database.
+    identifierKey: identifierKey(config, key),
     policy: seedPolicy,
     logger,
     audit: (event) => logger.audit(event),
-    passwords: { cost: config.BCRYPT_COST },
+    passwords: { cost: config.BCRYPT_COST, productName: 'gatehouse-example' },
     lockout: {
       maxAttempts: config.AUTH_LOCKOUT_THRESHOLD,
       duration: config.AUTH_LOCKOUT_DURATION.text,
@@ -66,12 +68,19 @@ function createExampleAuth(
   });
 }
 
-/** Opens the database, creates the gatehouse instances and seeds the accounts. */
-export async function createExampleContext(config: ExampleConfig): Promise<ExampleContext> {
-  const logger = createLogger(config.LOG_LEVEL);
-  const db = await openDatabase(config, logger);
+/**
+ * Opens the database, creates the gatehouse instances and seeds the accounts. Tests may pass
+ * the logger and an already open database.
+ */
+export async function createExampleContext(
+  config: ExampleConfig,
+  given: { logger?: JsonLogger; database?: Database } = {},
+): Promise<ExampleContext> {
+  const logger = given.logger ?? createLogger(config.LOG_LEVEL);
+  const db = given.database ?? (await openDatabase(config, logger));
   try {
-    const { stores } = createPostgresStores(db.client);
+    // One client for gatehouse's stores and the orders: one error mapping, one outage log.
+    const { stores, client } = createPostgresStores(db.client, { logger });
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
     const origin = `http://${host}:${config.PORT}`;
     const trustedOrigins = config.TRUSTED_ORIGINS?.split(',').map((o) => o.trim()) ?? [
@@ -94,7 +103,7 @@ export async function createExampleContext(config: ExampleConfig): Promise<Examp
       logger,
       auth,
       cookieAuth,
-      orders: new OrderRepository(db.client),
+      orders: new OrderRepository(client),
       origin,
       embedded: db.embedded,
       close: () => db.close(),

@@ -1,8 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeSync } from 'node:fs';
+import { url as inspectorUrl } from 'node:inspector';
+import { join, resolve } from 'node:path';
 import { migrate, type Queryable } from 'gatehouse/postgres';
+import { acquireDataDirLock } from './data-dir-lock.js';
 import type { ExampleConfig } from './env.js';
 import type { JsonLogger } from './logger.js';
+import { startWatchdog, type Watchdog } from './watchdog.js';
 
 /** The example's own table, beside gatehouse's: orders with a decimal total. */
 const ORDERS_SQL = `
@@ -24,33 +27,229 @@ export interface Database {
 }
 
 /**
+ * How long the main thread may stay without progress in each phase of the embedded database
+ * before the watchdog kills the process. PGlite blocks the main thread while it works: creating
+ * a new database (initdb) takes ~5 s on an idle machine, opening an existing one well under 1 s,
+ * and each of the example's queries a few milliseconds.
+ */
+export interface StallLimits {
+  create: number;
+  open: number;
+  verify: number;
+  serve: number;
+}
+
+export const EMBEDDED_STALL_LIMITS_MS: Readonly<StallLimits> = {
+  create: 120_000,
+  open: 20_000,
+  verify: 10_000,
+  serve: 30_000,
+};
+
+/** The embedded database could not be opened or verified, or PGlite aborted. */
+export class EmbeddedDatabaseError extends Error {
+  override readonly name = 'EmbeddedDatabaseError';
+  constructor(
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    super(embeddedFailureMessage(dir, describe(cause)), { cause });
+  }
+}
+
+/** The first line of the innermost cause: the store's AuthError wraps the database's error. */
+function describe(outer: unknown): string {
+  let err = outer;
+  for (let depth = 0; depth < 5 && err instanceof Error && err.cause !== undefined; depth++) {
+    err = err.cause;
+  }
+  if (!(err instanceof Error)) return String(err);
+  const first = err.message.split('\n')[0] ?? '';
+  return `${err.name === 'Error' ? '' : `${err.name}: `}${first}`;
+}
+
+/** The fatal message: what happened, to which directory, and how to recover. */
+export function embeddedFailureMessage(dir: string, what: string): string {
+  return (
+    `fatal: the embedded database in ${dir} failed (${what}); it is damaged or unusable. ` +
+    `To recover, stop every process using it, move it away (for example: mv ${dir} ` +
+    `${dir}.damaged) and start again: a new database will be created and the demo accounts ` +
+    `seeded; the old data stays in the moved directory.`
+  );
+}
+
+/**
+ * A `WebAssembly.RuntimeError`, such as `RuntimeError: Aborted()`: the WebAssembly Postgres
+ * died, and the PGlite instance is unusable after it.
+ */
+export function isPgliteAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'RuntimeError';
+}
+
+/** What the guard needs of PGlite: `query` and `transaction`. */
+export interface TransactionalClient extends Queryable {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The client the app uses instead of PGlite itself: any query (inside a transaction too) that
+ * fails with a PGlite abort calls `onAbort`, which ends the process; other errors pass through.
+ */
+export function guardPgliteAborts(
+  lite: TransactionalClient,
+  onAbort: (err: unknown) => void,
+): TransactionalClient {
+  const guard = <T>(promise: Promise<T>): Promise<T> =>
+    promise.catch((err: unknown) => {
+      if (isPgliteAbort(err)) onAbort(err);
+      throw err;
+    });
+  return {
+    query: (text, params) => guard(lite.query(text, params)),
+    transaction: (fn) =>
+      guard(
+        lite.transaction((tx) => fn({ query: (text, params) => guard(tx.query(text, params)) })),
+      ),
+  };
+}
+
+/**
  * Opens the database: PGlite persisted in DATA_DIR without DATABASE_URL, otherwise a pg.Pool.
  * Migrates gatehouse's tables (roles of the seed policy) and the example's orders table.
+ *
+ * The embedded database is opened by one process only (an exclusive lock on DATA_DIR, see
+ * `data-dir-lock.ts`), verified with a write before the app listens, and watched: an abort of
+ * PGlite, or a main thread that stops making progress (PGlite spinning in WebAssembly), ends
+ * the process with a fatal message that says how to recover.
  */
-export async function openDatabase(config: ExampleConfig, logger: JsonLogger): Promise<Database> {
-  let db: Database;
-  if (config.DATABASE_URL) {
-    const { default: pg } = await import('pg');
-    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
-    pool.on('error', (err) => logger.error('database pool error', { error: err.message }));
-    db = { client: pool, embedded: false, close: () => pool.end() };
-    logger.info('database: PostgreSQL', { via: 'DATABASE_URL' });
-  } else {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const dir = join(config.DATA_DIR, 'pglite');
-    mkdirSync(dir, { recursive: true });
-    const lite = await PGlite.create(dir);
-    db = { client: lite, embedded: true, close: () => lite.close() };
-    logger.info('database: embedded PGlite', { dir });
+export async function openDatabase(
+  config: ExampleConfig,
+  logger: JsonLogger,
+  options: { stallLimitsMs?: Partial<StallLimits> } = {},
+): Promise<Database> {
+  if (!config.DATABASE_URL) {
+    return openEmbedded(config, logger, { ...EMBEDDED_STALL_LIMITS_MS, ...options.stallLimitsMs });
   }
-  await migrate(db.client, { roles: ['user', 'admin'] });
-  await db.client.query(ORDERS_SQL.trim(), []).catch(async () => {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
+  pool.on('error', (err) => logger.error('database pool error', { error: err.message }));
+  const db: Database = { client: pool, embedded: false, close: () => pool.end() };
+  logger.info('database: PostgreSQL', { via: 'DATABASE_URL' });
+  try {
+    await migrateExample(db.client);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  return db;
+}
+
+async function migrateExample(client: Queryable): Promise<void> {
+  await migrate(client, { roles: ['user', 'admin'] });
+  await client.query(ORDERS_SQL.trim(), []).catch(async () => {
     // PGlite's extended protocol takes one statement at a time.
     for (const statement of ORDERS_SQL.split(';')
       .map((s) => s.trim())
       .filter(Boolean)) {
-      await db.client.query(statement, []);
+      await client.query(statement, []);
     }
   });
-  return db;
+}
+
+/** A write (and a read of every table) at start, so a damaged database fails before listening. */
+async function verifyWithWrite(client: Queryable): Promise<void> {
+  await client.query(
+    'CREATE TABLE IF NOT EXISTS example_start_check (id int PRIMARY KEY, checked_at timestamptz NOT NULL)',
+    [],
+  );
+  await client.query(
+    'INSERT INTO example_start_check (id, checked_at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
+    [],
+  );
+  await client.query('DELETE FROM example_start_check WHERE id = 1', []);
+  const { rows } = await client.query(
+    "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'",
+    [],
+  );
+  for (const { name } of rows as { name: string }[]) {
+    await client.query(`SELECT count(*) FROM ${name}`, []);
+  }
+  // Writes the dirty pages to the files now, not at some later request.
+  await client.query('CHECKPOINT', []);
+}
+
+async function openEmbedded(
+  config: ExampleConfig,
+  logger: JsonLogger,
+  limits: StallLimits,
+): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const dataDir = resolve(config.DATA_DIR);
+  const dir = join(dataDir, 'pglite');
+  const lock = acquireDataDirLock(dataDir, {
+    onStale: (holder) =>
+      logger.warn('took over the lock of DATA_DIR left by a process that is gone', {
+        dataDir,
+        pid: holder.pid,
+        startedAt: holder.startedAt,
+      }),
+  });
+  // Under a debugger a paused main thread is no fault.
+  const watchdog: Watchdog | undefined = inspectorUrl() ? undefined : startWatchdog();
+  const stalled = (what: string) =>
+    embeddedFailureMessage(dir, `no progress while ${what}: PGlite is hung`);
+  const fatal = (err: unknown) => {
+    const message = embeddedFailureMessage(dir, describe(err));
+    logger.error('embedded database aborted', { dir, error: describe(err) });
+    writeSync(2, `${message}\n`);
+    process.exit(1);
+  };
+  // An abort thrown where nobody awaits it still ends the process (Node's default), with the
+  // recovery advice first.
+  const monitor = (err: unknown) => {
+    if (isPgliteAbort(err)) writeSync(2, `${embeddedFailureMessage(dir, describe(err))}\n`);
+  };
+  process.on('uncaughtExceptionMonitor', monitor);
+  const cleanUp = () => {
+    watchdog?.stop();
+    process.off('uncaughtExceptionMonitor', monitor);
+    lock.release();
+  };
+
+  let lite: InstanceType<typeof PGlite> | undefined;
+  try {
+    mkdirSync(dir, { recursive: true });
+    const fresh = !existsSync(join(dir, 'PG_VERSION'));
+    watchdog?.phase(
+      fresh ? 'creating the database' : 'opening the database',
+      fresh ? limits.create : limits.open,
+      stalled(fresh ? 'creating the database' : 'opening the database'),
+    );
+    lite = await PGlite.create(dir);
+    watchdog?.phase('verifying the database', limits.verify, stalled('verifying the database'));
+    await migrateExample(lite);
+    await verifyWithWrite(lite);
+    watchdog?.phase('serving requests', limits.serve, stalled('serving requests'));
+  } catch (err) {
+    const failure = new EmbeddedDatabaseError(dir, err);
+    logger.error('embedded database failed', { dir, error: describe(err) });
+    if (!isPgliteAbort(err)) await lite?.close().catch(() => {});
+    cleanUp();
+    throw failure;
+  }
+  logger.info('database: embedded PGlite', { dir, lock: lock.file });
+
+  const instance = lite;
+  const client = guardPgliteAborts(instance, fatal);
+  return {
+    client,
+    embedded: true,
+    async close() {
+      try {
+        await instance.close();
+      } finally {
+        cleanUp();
+      }
+    },
+  };
 }

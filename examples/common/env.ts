@@ -1,14 +1,23 @@
 import { parseDuration, parseRateLimit } from 'gatehouse';
 import { z } from 'zod';
+import { DEFAULT_TIMEOUTS } from './http-server.js';
 
-const duration = (name: string, fallback: string) =>
+/** A duration from 1 s to `max` (what the gatehouse option it feeds accepts), e.g. "15m". */
+const duration = (name: string, fallback: string, max: '24h' | '366d') =>
   z
     .string()
     .default(fallback)
-    .refine((v) => parseDuration(v) !== null, {
-      message: `must be a duration such as "15m", "12h" or "30d"`,
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null || ms < 1000 || ms > parseDuration(max)!) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a duration from 1s to ${max}, such as "15m", "12h" or "30d"`,
+        });
+        return z.NEVER;
+      }
+      return { text, ms };
     })
-    .transform((v) => ({ text: v, ms: parseDuration(v)! }))
     .describe(name);
 
 const integer = (fallback: number, min: number, max: number) =>
@@ -26,11 +35,32 @@ const rate = (fallback: string) =>
     .default(fallback)
     .transform((text, ctx) => {
       const rule = parseRateLimit(text);
-      if (rule === null || rule.limit < 1) {
-        ctx.addIssue({ code: 'custom', message: 'must look like "5/min", "100/hour" or "2/s"' });
+      if (rule === null || rule.windowMs < 1000 || rule.windowMs > 7 * 86_400_000) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'must look like "5/min", "100/hour" or "2/s" (units s, sec, m, min, h, hour, d, day and their plurals; a window of at most 7 days)',
+        });
         return z.NEVER;
       }
       return { text, ...rule };
+    });
+
+/** A timeout of the HTTP server, in milliseconds: a duration from 100 ms to 1 h. */
+const serverTimeout = (fallbackMs: number) =>
+  z
+    .string()
+    .default(`${fallbackMs}ms`)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null || ms < 100 || ms > 3_600_000) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a duration from "100ms" to "1h", such as "10s"',
+        });
+        return z.NEVER;
+      }
+      return ms;
     });
 
 /** The environment variables of the example apps, validated at start. */
@@ -54,13 +84,16 @@ export const envSchema = z
         message: 'must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)',
       })
       .optional(),
-    JWT_EXPIRES_IN: duration('JWT_EXPIRES_IN', '15m'),
-    REFRESH_EXPIRES_IN: duration('REFRESH_EXPIRES_IN', '30d'),
+    JWT_EXPIRES_IN: duration('JWT_EXPIRES_IN', '15m', '24h'),
+    REFRESH_EXPIRES_IN: duration('REFRESH_EXPIRES_IN', '30d', '366d'),
     BCRYPT_COST: integer(10, 10, 16),
     AUTH_LOGIN_RATE_LIMIT: rate('5/min'),
     AUTH_REGISTER_RATE_LIMIT: rate('5/min'),
     AUTH_LOCKOUT_THRESHOLD: integer(5, 1, 100),
-    AUTH_LOCKOUT_DURATION: duration('AUTH_LOCKOUT_DURATION', '30m'),
+    // The first lock; each further lock of one identifier doubles, at most 1 h (gatehouse's default).
+    AUTH_LOCKOUT_DURATION: duration('AUTH_LOCKOUT_DURATION', '1m', '24h'),
+    /** Keys the hashes of login identifiers (lockout counters, audit); same on every instance. */
+    AUTH_IDENTIFIER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     ADMIN_EMAIL: z.string().email('must be an email address').optional(),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -71,6 +104,10 @@ export const envSchema = z
       .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
     /** Origins trusted by the CSRF check of the login page (comma-separated). */
     TRUSTED_ORIGINS: z.string().optional(),
+    /** Slow clients: see examples/common/http-server.ts and docs/configuration.md. */
+    HTTP_HEADERS_TIMEOUT: serverTimeout(DEFAULT_TIMEOUTS.headersTimeout),
+    HTTP_REQUEST_TIMEOUT: serverTimeout(DEFAULT_TIMEOUTS.requestTimeout),
+    HTTP_KEEP_ALIVE_TIMEOUT: serverTimeout(DEFAULT_TIMEOUTS.keepAliveTimeout),
   })
   .transform((env) => ({
     ...env,
@@ -93,6 +130,14 @@ export const envSchema = z
           message: `is required when NODE_ENV=production with JWT_ALGORITHM=${env.JWT_ALGORITHM}`,
         });
       }
+      if (!env.AUTH_IDENTIFIER_KEY) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_IDENTIFIER_KEY'],
+          message:
+            'is required when NODE_ENV=production (every instance must hash login identifiers with the same key)',
+        });
+      }
       if (env.INSECURE_COOKIES) {
         ctx.addIssue({
           code: 'custom',
@@ -100,6 +145,13 @@ export const envSchema = z
           message: 'cannot be enabled when NODE_ENV=production',
         });
       }
+    }
+    if (env.HTTP_HEADERS_TIMEOUT > env.HTTP_REQUEST_TIMEOUT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT'],
+        message: 'must not be longer than HTTP_REQUEST_TIMEOUT',
+      });
     }
     if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
       ctx.addIssue({
@@ -128,11 +180,15 @@ const ENV_NAMES = [
   'AUTH_REGISTER_RATE_LIMIT',
   'AUTH_LOCKOUT_THRESHOLD',
   'AUTH_LOCKOUT_DURATION',
+  'AUTH_IDENTIFIER_KEY',
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
   'LOG_LEVEL',
   'INSECURE_COOKIES',
   'TRUSTED_ORIGINS',
+  'HTTP_HEADERS_TIMEOUT',
+  'HTTP_REQUEST_TIMEOUT',
+  'HTTP_KEEP_ALIVE_TIMEOUT',
 ] as const;
 
 /** A bad environment variable: the message names it and says why. */
@@ -164,5 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
 }
 
 function redact(name: string, value: string): string {
-  return /SECRET|PASSWORD|PRIVATE_KEY|DATABASE_URL/.test(name) ? '[redacted]' : value;
+  return /SECRET|PASSWORD|PRIVATE_KEY|IDENTIFIER_KEY|DATABASE_URL/.test(name)
+    ? '[redacted]'
+    : value;
 }

@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExampleConfig } from './env.js';
@@ -47,4 +47,23 @@ export function signingKey(config: ExampleConfig, logger: JsonLogger) {
   const material = readFileSync(file, 'utf8');
   const key = alg === 'HS256' ? material : createPrivateKey(material);
   return { kid: `dev-${alg.toLowerCase()}`, alg, key } as const;
+}
+
+/**
+ * The key that hashes login identifiers (lockout counters, audit `emailHash`): AUTH_IDENTIFIER_KEY
+ * when set (required in production, which env validation enforces); otherwise derived with HKDF
+ * from the signing key material. Both gatehouse instances of one process, and every process that
+ * signs with the same key on one database, then count an identifier under the same key.
+ */
+export function identifierKey(
+  config: ExampleConfig,
+  signing: ReturnType<typeof signingKey>,
+): string | Uint8Array {
+  if (config.AUTH_IDENTIFIER_KEY) return config.AUTH_IDENTIFIER_KEY;
+  const material =
+    typeof signing.key === 'string'
+      ? Buffer.from(signing.key, 'utf8')
+      : signing.key.export({ type: 'pkcs8', format: 'der' });
+  const info = 'gatehouse-example/identifier-key/v1';
+  return new Uint8Array(hkdfSync('sha256', material, new Uint8Array(0), info, 32));
 }

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { ExampleContext } from './context.js';
 import { DEMO_ACCOUNTS } from './seed.js';
 
@@ -68,6 +69,13 @@ export async function runExample(start: () => Promise<void>): Promise<void> {
       (err as { code?: string }).code === 'INVALID_CONFIG'
     ) {
       process.stderr.write(`${(err as Error).message}\n`);
+    } else if (
+      (err as Error).name === 'DataDirLockedError' ||
+      (err as Error).name === 'EmbeddedDatabaseError'
+    ) {
+      // The message says what to do; the cause's stack goes to the end for a bug report.
+      const cause = (err as Error).cause as Error | undefined;
+      writeSync(2, `${(err as Error).message}\n${cause?.stack ? `cause: ${cause.stack}\n` : ''}`);
     } else {
       process.stderr.write(`failed to start: ${(err as Error).stack ?? String(err)}\n`);
     }

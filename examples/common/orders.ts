@@ -1,5 +1,5 @@
 import { AuthError, type PolicyFilter, policyFilterToSql } from 'gatehouse';
-import type { Queryable } from 'gatehouse/postgres';
+import { type Queryable, toServerError } from 'gatehouse/postgres';
 
 export interface Order {
   id: string;
@@ -42,12 +42,25 @@ export function parseTotal(input: unknown): string {
   return input;
 }
 
-/** The example's orders, in its own table beside gatehouse's. */
+/**
+ * The example's orders, in its own table beside gatehouse's. Every query goes through the same
+ * error mapping as gatehouse's stores (`toServerError`): a database that is down answers 503
+ * SERVER_ERROR, any other failed query 500, and the driver's text never reaches a response.
+ * Give it the client of `createPostgresStores(...).client`, so an outage is logged once.
+ */
 export class OrderRepository {
   constructor(private readonly db: Queryable) {}
 
+  private async query(text: string, params: unknown[]): Promise<unknown[]> {
+    try {
+      return (await this.db.query(text, params)).rows;
+    } catch (err) {
+      throw toServerError(err);
+    }
+  }
+
   async create(userId: string, total: string): Promise<Order> {
-    const { rows } = await this.db.query(
+    const rows = await this.query(
       'INSERT INTO orders (user_id, total) VALUES ($1, $2) RETURNING id, user_id, total::text AS total, status, created_at',
       [userId, total],
     );
@@ -60,7 +73,7 @@ export class OrderRepository {
    */
   async list(filter: PolicyFilter): Promise<Order[]> {
     const where = policyFilterToSql(filter, { columns: { userId: 'user_id', id: 'id' } });
-    const { rows } = await this.db.query(
+    const rows = await this.query(
       `SELECT id, user_id, total::text AS total, status, created_at FROM orders WHERE ${where.text} ORDER BY created_at DESC, id LIMIT 100`,
       where.params,
     );

@@ -3,8 +3,18 @@ import type { JsonLogger } from './logger.js';
 
 /** The demo accounts seeded into the embedded database, printed at start. */
 export const DEMO_ACCOUNTS = [
-  { email: 'user@example.com', password: 'user-password-123', name: 'Demo User', role: 'user' },
-  { email: 'admin@example.com', password: 'admin-password-123', name: 'Demo Admin', role: 'admin' },
+  {
+    email: 'user@example.com',
+    password: 'velvet otter tangerine',
+    name: 'Demo User',
+    role: 'user',
+  },
+  {
+    email: 'admin@example.com',
+    password: 'granite lantern orbit',
+    name: 'Demo Admin',
+    role: 'admin',
+  },
 ] as const;
 
 /**

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type RequestHandler } from 'express';
-import { MAX_BODY_BYTES, type PublicUser, parseJsonBody, readRequestBody } from 'gatehouse';
+import {
+  MAX_BODY_BYTES,
+  markPublic,
+  type PublicUser,
+  parseJsonBody,
+  readRequestBody,
+} from 'gatehouse';
 import { gatehouseExpress } from 'gatehouse/express';
 import type { ExampleContext } from '../common/context.js';
 import { type Caller, exampleHandlers } from '../common/handlers.js';
@@ -82,18 +88,21 @@ export function buildExpressApp(ctx: ExampleContext) {
     res.json(await handlers.listOrders(caller(req)));
   });
 
+  // The static login page: public on purpose (the routes-guarded test checks every route).
   app.use(
-    express.static(PUBLIC_DIR, {
-      index: 'index.html',
-      setHeaders: (res) => {
-        res.setHeader(
-          'content-security-policy',
-          "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        );
-        res.setHeader('x-content-type-options', 'nosniff');
-        res.setHeader('referrer-policy', 'no-referrer');
-      },
-    }),
+    markPublic(
+      express.static(PUBLIC_DIR, {
+        index: 'index.html',
+        setHeaders: (res) => {
+          res.setHeader(
+            'content-security-policy',
+            "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+          );
+          res.setHeader('x-content-type-options', 'nosniff');
+          res.setHeader('referrer-policy', 'no-referrer');
+        },
+      }),
+    ),
   );
 
   app.use(gate.notFound);

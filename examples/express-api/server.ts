@@ -2,6 +2,7 @@
 // (see docs/configuration.md); without DATABASE_URL it runs on an embedded PGlite database.
 import { createExampleContext } from '../common/context.js';
 import { loadConfig } from '../common/env.js';
+import { createExampleServer, timeoutsOf } from '../common/http-server.js';
 import { closeOnSignals, printNextSteps, runExample } from '../common/lifecycle.js';
 import { buildExpressApp } from './app.js';
 
@@ -9,7 +10,8 @@ await runExample(async () => {
   const config = loadConfig();
   const ctx = await createExampleContext(config);
   const app = buildExpressApp(ctx);
-  const server = app.listen(config.PORT, config.HOST);
+  const server = createExampleServer(app, timeoutsOf(config));
+  server.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

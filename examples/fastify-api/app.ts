@@ -3,12 +3,28 @@ import { MAX_BODY_BYTES, type PublicUser, parseJsonBody } from 'gatehouse';
 import { contractFrameworkErrors, gatehouseFastify } from 'gatehouse/fastify';
 import type { ExampleContext } from '../common/context.js';
 import { type Caller, exampleHandlers } from '../common/handlers.js';
+import {
+  answerClientError,
+  answerUnsupportedExpectation,
+  nodeServerOptions,
+  timeoutsOf,
+} from '../common/http-server.js';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 
 /** The example API on Fastify 5: the same HTTP contract as the Express example. */
 export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, frameworkErrors: contractFrameworkErrors });
+  const timeouts = timeoutsOf(ctx.config);
+  const app = Fastify({
+    logger: false,
+    frameworkErrors: contractFrameworkErrors,
+    // Slow clients end in bounded time; errors below the routes get the contract's body.
+    http: nodeServerOptions(timeouts),
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    clientErrorHandler: answerClientError,
+  });
+  app.server.on('checkExpectation', answerUnsupportedExpectation);
   await app.register(gatehouseFastify, { auth: ctx.auth, notFoundHandler: true });
   const handlers = exampleHandlers(ctx);
 

@@ -22,7 +22,9 @@ export type AuditEventName =
   | 'RATE_LIMITED'
   | 'CSRF_REJECTED'
   | 'USER_DISABLED'
-  | 'USER_DELETED';
+  | 'USER_DELETED'
+  | 'USER_UPDATED'
+  | 'ROLE_CHANGED';
 
 /**
  * One security event, in the seed's audit format. It never carries a password, a hash or a

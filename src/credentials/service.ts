@@ -49,6 +49,8 @@ export interface CredentialServiceOptions {
   cost: number;
   rules: PasswordRules;
   lockout: Omit<LockoutRule, 'now'>;
+  /** The AttemptStore key of a normalised identifier: a keyed hash, never the text itself. */
+  lockoutKey: (identifier: string) => string;
   defaultRole: string;
   clock: Clock;
   logger: Logger;
@@ -135,7 +137,7 @@ export class CredentialService {
     // An address that cannot exist is still counted and checked like an unknown one, so the
     // response never depends on whether the identifier is well formed.
     const email = normalizeEmail(input.email) ?? input.email.normalize('NFKC').trim().toLowerCase();
-    const key = `login:${email}`;
+    const key = this.#o.lockoutKey(email);
 
     await this.#reserve(key, email, context);
 
@@ -195,7 +197,7 @@ export class CredentialService {
     } catch {
       throw new AuthError('INVALID_CREDENTIALS', 'The current password is incorrect.');
     }
-    const key = `login:${user.email}`;
+    const key = this.#o.lockoutKey(user.email);
     await this.#reserve(key, user.email, context);
     if (!(await this.#o.hasher.verify(current, user.passwordHash))) {
       await this.#fail(key, user.email, 'wrong_current_password', user.id, context);
@@ -231,6 +233,8 @@ export class CredentialService {
         context,
         metadata: { reason: 'locked', retryAfter },
       });
+      // The store tells exactly one caller per lock that it took it: one event per lock.
+      if (reservation.lockedNow) this.#locked(reservation.lockedUntil, email, undefined, context);
       throw new AuthError('ACCOUNT_LOCKED', undefined, { retryAfter });
     }
   }
@@ -251,16 +255,24 @@ export class CredentialService {
       context,
       metadata: { reason },
     });
-    if (lockedUntil !== null) {
-      this.#o.audit.emit({
-        event: 'ACCOUNT_LOCKED',
-        status: 'failure',
-        userId,
-        email,
-        context,
-        metadata: { lockedUntil: new Date(lockedUntil).toISOString() },
-      });
-    }
+    // Non-null only for the failure that took the lock.
+    if (lockedUntil !== null) this.#locked(lockedUntil, email, userId, context);
+  }
+
+  #locked(
+    lockedUntil: number,
+    email: string,
+    userId: string | undefined,
+    context: RequestContext,
+  ): void {
+    this.#o.audit.emit({
+      event: 'ACCOUNT_LOCKED',
+      status: 'failure',
+      userId,
+      email,
+      context,
+      metadata: { lockedUntil: new Date(lockedUntil).toISOString() },
+    });
   }
 
   async #rehashIfNeeded(user: UserRecord, password: string): Promise<UserRecord> {

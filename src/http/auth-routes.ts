@@ -4,7 +4,7 @@ import type { Auth } from '../auth.js';
 import { AuthError, isAuthError } from '../errors.js';
 import type { RateLimitedRoute } from '../ratelimit/limiter.js';
 import { silentLogger } from '../runtime.js';
-import type { AccessPrincipal } from '../tokens/access-token.js';
+import { type AccessPrincipal, tokenRejected } from '../tokens/access-token.js';
 import { type AccessTokenSource, extractAccessToken } from './access-token-source.js';
 import { parseJsonBody } from './body.js';
 import {
@@ -17,9 +17,10 @@ import {
 } from './body-schemas.js';
 import { cookieNames } from './cookie-mode.js';
 import { type CookieAttributes, parseCookies, serializeCookie } from './cookies.js';
-import { CsrfProtection } from './csrf.js';
+import { CsrfProtection, isSessionIdShape } from './csrf.js';
 import { clientIp, type HttpRequest, headerValue, rateLimitKeyOfIp } from './request.js';
-import { errorResponse, type HttpResponse, jsonResponse } from './response.js';
+import { errorResponse, type HttpResponse, jsonResponse, requestFailureLogOf } from './response.js';
+import { routePrefixOf } from './route-prefix.js';
 
 /**
  * One route of the HTTP contract, in framework-neutral form; `handle` never throws.
@@ -34,6 +35,12 @@ import { errorResponse, type HttpResponse, jsonResponse } from './response.js';
 export interface AuthRoute {
   method: 'GET' | 'POST' | 'PUT';
   path: string;
+  /**
+   * True for the routes anyone may call (register, login, refresh, csrf, the JWKS); false for
+   * those whose handler requires an authenticated caller. The adapters mark the handlers they
+   * mount with `PUBLIC_MARK` or `GUARD_MARK` accordingly.
+   */
+  public: boolean;
   handle(request: HttpRequest): Promise<HttpResponse>;
 }
 
@@ -46,7 +53,11 @@ export interface AuthRoute {
  * ```
  */
 export interface AuthHttpOptions {
-  /** Path prefix of the auth routes. @default '/api/auth' */
+  /**
+   * Path prefix of the auth routes, also the start of the refresh cookie's Path: `/` then
+   * segments of letters, digits, `-`, `.`, `_`, `~` (no `;`, `..`, `:`, `%`, `?`, `#`,
+   * whitespace or control characters; INVALID_CONFIG otherwise). @default '/api/auth'
+   */
   prefix?: string;
 }
 
@@ -108,7 +119,13 @@ function csrfKeyOf(auth: Auth): Uint8Array {
  * ```
  */
 export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
-  const prefix = (options.prefix ?? '/api/auth').replace(/\/+$/, '');
+  // Validated before it becomes route paths and the refresh cookie's Path.
+  const prefix = routePrefixOf(options.prefix ?? '/api/auth');
+  // The routes anyone may call; every other one authenticates its caller first.
+  const publicPaths = new Set([
+    ...['register', 'login', 'refresh', 'csrf'].map((name) => `${prefix}/${name}`),
+    '/.well-known/jwks.json',
+  ]);
   const logger = auth.config.logger ?? silentLogger;
   const cookieMode = auth.config.cookies;
   const names = cookieMode ? cookieNames(cookieMode.insecureDevelopment) : null;
@@ -128,9 +145,17 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     return names ? parseCookies(headerValue(request.headers, 'cookie')) : null;
   }
 
-  function checkCsrf(request: HttpRequest, cookies: ReadonlyMap<string, string>): void {
+  /**
+   * The CSRF defence; `sessionId` is the session of the request's credential (after login), or
+   * undefined on the routes that start one (login, register), where the binding alone counts.
+   */
+  function checkCsrf(
+    request: HttpRequest,
+    cookies: ReadonlyMap<string, string>,
+    sessionId?: string,
+  ): void {
     try {
-      csrf!.verify(request.headers, cookies.get(names!.csrf));
+      csrf!.verify(request.headers, cookies.get(names!.csrf), sessionId);
     } catch (err) {
       auth.audit.emit({
         event: 'CSRF_REJECTED',
@@ -146,7 +171,12 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     return serializeCookie(name, value, { ...attributes, secure });
   }
 
-  function sessionCookies(tokens: { token: string; refreshToken: string; expiresIn: number }) {
+  // The refresh cookie carries its session id (`sid.token`): the refresh route must know the
+  // session before it rotates anything, to check that the CSRF token is bound to it.
+  function sessionCookies(
+    tokens: { token: string; refreshToken: string; expiresIn: number },
+    sessionId: string,
+  ) {
     return [
       cookie(names!.access, tokens.token, {
         path: '/',
@@ -154,7 +184,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
         sameSite: 'Lax',
         maxAge: tokens.expiresIn,
       }),
-      cookie(names!.refresh, tokens.refreshToken, {
+      cookie(names!.refresh, `${sessionId}.${tokens.refreshToken}`, {
         path: refreshPath,
         httpOnly: true,
         sameSite: 'Strict',
@@ -163,8 +193,45 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     ];
   }
 
-  function bindingCookie(binding: string, maxAge: number | undefined) {
-    return cookie(names!.csrf, binding, { path: '/', httpOnly: true, sameSite: 'Strict', maxAge });
+  function bindingCookie(value: string, maxAge: number | undefined) {
+    return cookie(names!.csrf, value, { path: '/', httpOnly: true, sameSite: 'Strict', maxAge });
+  }
+
+  /** A new binding cookie plus its token, bound to `sessionId` when there is a session. */
+  function newBinding(sessionId: string | null) {
+    const binding = csrf!.newBinding();
+    return {
+      csrfToken: csrf!.tokenFor(binding, sessionId),
+      setCookie: bindingCookie(
+        csrf!.cookieValue(binding, sessionId),
+        sessionId === null ? undefined : sessionSeconds,
+      ),
+    };
+  }
+
+  /** The session id of an access token this instance just issued. */
+  async function sessionIdOf(token: string): Promise<string> {
+    return (await auth.verifyAccessToken(token)).sessionId;
+  }
+
+  /** The session of a valid access cookie, or null (absent, expired, revoked: no session). */
+  async function cookieSessionId(cookies: ReadonlyMap<string, string>): Promise<string | null> {
+    const token = cookies.get(names!.access);
+    if (!token) return null;
+    try {
+      return await sessionIdOf(token);
+    } catch (err) {
+      if (isAuthError(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Splits the refresh cookie (`sid.token`); null when it is not of that shape. */
+  function splitRefreshCookie(value: string): { sessionId: string; refreshToken: string } | null {
+    const dot = value.lastIndexOf('.');
+    if (dot <= 0) return null;
+    const sessionId = value.slice(0, dot);
+    return isSessionIdShape(sessionId) ? { sessionId, refreshToken: value.slice(dot + 1) } : null;
   }
 
   function clearedCookies(): string[] {
@@ -201,7 +268,9 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       throw new AuthError('UNAUTHENTICATED');
     }
     const principal = await auth.verifyAccessToken(found.token);
-    if (requiresCsrf(found.source, request.method)) checkCsrf(request, cookies!);
+    if (requiresCsrf(found.source, request.method)) {
+      checkCsrf(request, cookies!, principal.sessionId);
+    }
     return principal;
   }
 
@@ -263,11 +332,12 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     return {
       method,
       path,
+      public: publicPaths.has(path),
       async handle(request) {
         try {
           return await run(request);
         } catch (err) {
-          const response = errorResponse(err, logger);
+          const response = errorResponse(err, requestFailureLogOf(logger, auth.clock));
           return onError ? onError(response, err) : response;
         }
       },
@@ -289,17 +359,14 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       const input = validateBody(loginBodySchema, body(request));
       const result = await auth.login(input, contextOf(request));
       if (!csrf) return jsonResponse(200, { success: true, ...result });
-      // A new binding at every login: a token obtained before it does not outlive it.
-      const binding = csrf.newBinding();
+      // A new binding at every login, bound to the new session: a token obtained before login,
+      // or planted from another session, does not work on this one.
+      const sessionId = await sessionIdOf(result.token);
+      const { csrfToken, setCookie } = newBinding(sessionId);
       return jsonResponse(
         200,
-        {
-          success: true,
-          expiresIn: result.expiresIn,
-          user: result.user,
-          csrfToken: csrf.tokenFor(binding),
-        },
-        { 'set-cookie': [...sessionCookies(result), bindingCookie(binding, sessionSeconds)] },
+        { success: true, expiresIn: result.expiresIn, user: result.user, csrfToken },
+        { 'set-cookie': [...sessionCookies(result, sessionId), setCookie] },
       );
     }),
 
@@ -314,15 +381,30 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
           return jsonResponse(200, { success: true, ...tokens });
         }
         const cookies = cookiesOf(request)!;
-        checkCsrf(request, cookies);
-        const refreshToken = cookies.get(names!.refresh);
-        if (!refreshToken) throw new AuthError('UNAUTHENTICATED');
-        const tokens = await auth.refresh(refreshToken, contextOf(request));
-        const binding = cookies.get(names!.csrf)!;
+        const presented = cookies.get(names!.refresh);
+        if (!presented) {
+          checkCsrf(request, cookies);
+          throw new AuthError('UNAUTHENTICATED');
+        }
+        // Cleared by the error mapping below; a cookie of the shape before session binding too.
+        const parts = splitRefreshCookie(presented);
+        if (parts === null) throw tokenRejected('refresh_malformed');
+        // Checked against the refresh cookie's session before anything rotates.
+        checkCsrf(request, cookies, parts.sessionId);
+        const tokens = await auth.refresh(parts.refreshToken, contextOf(request));
+        // Only a holder who rewrote its own cookie can name another session than the token's.
+        if ((await sessionIdOf(tokens.token)) !== parts.sessionId) {
+          throw tokenRejected('refresh_malformed');
+        }
+        const { binding } = csrf.parseBinding(cookies.get(names!.csrf))!;
         return jsonResponse(
           200,
-          { success: true, expiresIn: tokens.expiresIn, csrfToken: csrf.tokenFor(binding) },
-          { 'set-cookie': sessionCookies(tokens) },
+          {
+            success: true,
+            expiresIn: tokens.expiresIn,
+            csrfToken: csrf.tokenFor(binding, parts.sessionId),
+          },
+          { 'set-cookie': sessionCookies(tokens, parts.sessionId) },
         );
       },
       // A refresh cookie that no longer works is cleared, so the browser stops sending it.
@@ -372,17 +454,20 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
 
   if (csrf) {
     routes.push(
+      // The token of the current binding: bound to the session of a valid access cookie, else
+      // to the session the binding was given at login (the access cookie may have expired while
+      // the refresh cookie lives), else to the binding alone. A binding of another session is
+      // replaced.
       route('GET', `${prefix}/csrf`, async (request) => {
-        const existing = cookiesOf(request)!.get(names!.csrf);
-        if (csrf.isBinding(existing)) {
-          return jsonResponse(200, { success: true, csrfToken: csrf.tokenFor(existing) });
+        const cookies = cookiesOf(request)!;
+        const existing = csrf.parseBinding(cookies.get(names!.csrf));
+        const sessionId = await cookieSessionId(cookies);
+        if (existing && (sessionId === null || existing.sessionId === sessionId)) {
+          const csrfToken = csrf.tokenFor(existing.binding, existing.sessionId);
+          return jsonResponse(200, { success: true, csrfToken });
         }
-        const binding = csrf.newBinding();
-        return jsonResponse(
-          200,
-          { success: true, csrfToken: csrf.tokenFor(binding) },
-          { 'set-cookie': [bindingCookie(binding, undefined)] },
-        );
+        const { csrfToken, setCookie } = newBinding(sessionId);
+        return jsonResponse(200, { success: true, csrfToken }, { 'set-cookie': [setCookie] });
       }),
     );
   }
@@ -396,7 +481,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     authorize,
     /** The contract's error response for anything thrown (logged when it is not an AuthError). */
     errorResponse(err: unknown): HttpResponse {
-      return errorResponse(err, logger);
+      return errorResponse(err, requestFailureLogOf(logger, auth.clock));
     },
     /** Request context (client IP, user agent) for audit events. */
     contextOf,

@@ -17,10 +17,109 @@ function tooLarge(): AuthError {
 }
 
 /**
- * Reads a Node request stream into bytes, refusing more than `limit` bytes with
+ * How many bytes past the limit are read and thrown away after a PAYLOAD_TOO_LARGE, so that a
+ * client still sending can finish and read the 413; past this the stream is only paused. The
+ * request is never destroyed: a destroyed request loses its socket, and a response logger reading
+ * `req.ip` in `res.on('finish')` then throws (issue 10).
+ */
+const MAX_DISCARDED_BYTES = 1024 * 1024;
+
+/** The part of a Node `Readable` (an `IncomingMessage`) the event-based reading uses. */
+interface NodeReadable extends AsyncIterable<Uint8Array | string> {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  readonly readableEnded?: boolean;
+  readonly destroyed?: boolean;
+}
+
+function isNodeReadable(stream: AsyncIterable<Uint8Array | string>): stream is NodeReadable {
+  const candidate = stream as Partial<NodeReadable>;
+  return (
+    typeof candidate.on === 'function' &&
+    typeof candidate.off === 'function' &&
+    typeof candidate.pause === 'function' &&
+    typeof candidate.resume === 'function'
+  );
+}
+
+function unreadable(cause: unknown): AuthError {
+  // The client went away or sent a broken body: its problem, not a server error to log.
+  return new AuthError('VALIDATION_ERROR', 'The request body could not be read.', {
+    details: { field: 'body', reason: 'unreadable' },
+    cause,
+  });
+}
+
+const ignore = () => {};
+
+/** Lets the rest of a refused body flow into nothing, up to a cap, then pauses it. */
+function discardRest(stream: NodeReadable): void {
+  let discarded = 0;
+  const onData = (chunk: Uint8Array | string) => {
+    discarded += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (discarded > MAX_DISCARDED_BYTES) {
+      stream.off('data', onData);
+      stream.pause();
+    }
+  };
+  // A client that aborts while its body is discarded is nobody's error.
+  stream.on('error', ignore);
+  stream.on('data', onData);
+  stream.resume();
+}
+
+function readNodeStream(stream: NodeReadable, limit: number): Promise<Uint8Array | undefined> {
+  if (stream.readableEnded) return Promise.resolve(undefined);
+  if (stream.destroyed) return Promise.reject(unreadable(new Error('the stream is destroyed')));
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const stop = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onData = (chunk: Uint8Array | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += bytes.byteLength;
+      if (size > limit) {
+        stop();
+        discardRest(stream);
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(bytes);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(size === 0 ? undefined : Buffer.concat(chunks, size));
+    };
+    const onError = (err: unknown) => {
+      stop();
+      reject(unreadable(err));
+    };
+    const onClose = () => onError(new Error('the stream closed before the end of the body'));
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    stream.resume();
+  });
+}
+
+/**
+ * Reads a request body into bytes, refusing more than `limit` bytes with
  * `AuthError('PAYLOAD_TOO_LARGE')`: at once when `Content-Length` announces too much, otherwise
  * as soon as the received bytes exceed it (the rest is never buffered). A stream that fails
  * (the client aborted) is VALIDATION_ERROR. Returns undefined for an empty body.
+ *
+ * A Node stream (an `IncomingMessage`) is never destroyed: after a refusal the rest of the body is
+ * read and thrown away (at most 1 MiB more), then the stream is paused. Answer a refusal with
+ * `Connection: close` (the Express adapter does), so Node closes the connection once the 413 is
+ * flushed instead of keeping an unfinished body on a keep-alive connection.
  *
  * @example
  * ```ts
@@ -32,7 +131,12 @@ export async function readRequestBody(
   contentLength: string | undefined,
   limit: number = MAX_BODY_BYTES,
 ): Promise<Uint8Array | undefined> {
-  if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge();
+  const nodeStream = isNodeReadable(stream) ? stream : undefined;
+  if (contentLength !== undefined && Number(contentLength) > limit) {
+    if (nodeStream) discardRest(nodeStream);
+    throw tooLarge();
+  }
+  if (nodeStream) return readNodeStream(nodeStream, limit);
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -44,13 +148,24 @@ export async function readRequestBody(
     }
   } catch (err) {
     if (err instanceof AuthError) throw err;
-    // The client went away or sent a broken body: its problem, not a server error to log.
-    throw new AuthError('VALIDATION_ERROR', 'The request body could not be read.', {
-      details: { field: 'body', reason: 'unreadable' },
-      cause: err,
-    });
+    throw unreadable(err);
   }
   return size === 0 ? undefined : Buffer.concat(chunks, size);
+}
+
+/**
+ * Whether a request still has body bytes on the wire that nobody read: it announced a body
+ * (`Content-Length` above 0 or `Transfer-Encoding`) and Node has not received all of it. A
+ * response to such a request should carry `Connection: close`, so the server never reads (or
+ * waits for) the rest.
+ */
+export function hasUnreceivedBody(request: {
+  complete: boolean;
+  headers: Record<string, string | string[] | undefined>;
+}): boolean {
+  if (request.complete) return false;
+  const length = Number(request.headers['content-length'] ?? 0);
+  return request.headers['transfer-encoding'] !== undefined || length > 0;
 }
 
 /**

@@ -1,5 +1,12 @@
 import { AuthError, isAuthError } from '../errors.js';
-import type { Logger } from '../runtime.js';
+import { type Clock, type Logger, silentLogger } from '../runtime.js';
+import {
+  describeCause,
+  OutageLog,
+  type OutageLogOptions,
+  type ResolvedOutageLogOptions,
+  resolveOutageLogOptions,
+} from './outage-log.js';
 
 /**
  * A response as the framework-neutral http layer produces it. An adapter writes `status`, every
@@ -96,10 +103,93 @@ function fromFrameworkError(err: unknown): AuthError | null {
 }
 
 /**
+ * Where {@link errorResponse} logs the requests that failed with a server error: every 500 at
+ * once with its stack (each is a bug to look at), and 503s (a store or database unavailable)
+ * without a storm: the first with its cause, then at most one summary line per interval with
+ * the count, and one line after an interval without any. Build one with
+ * {@link createRequestFailureLog}.
+ *
+ * @example
+ * ```ts
+ * const failures: RequestFailureLog = createRequestFailureLog({ logger });
+ * const { status, headers, body } = errorResponse(err, failures);
+ * ```
+ */
+export interface RequestFailureLog {
+  /** Logs one request that failed with `status` (500 or above) because of `err`. */
+  failed(err: unknown, status: number): void;
+}
+
+const REQUEST_OUTAGE_MESSAGES = {
+  unavailable: 'requests failing: service unavailable (503)',
+  stillUnavailable: 'requests still failing: service unavailable (503)',
+  back: 'requests no longer failing with 503',
+};
+
+function requestFailureLog(options: ResolvedOutageLogOptions): RequestFailureLog {
+  const unavailable = new OutageLog(options, REQUEST_OUTAGE_MESSAGES, 'quiet');
+  return {
+    failed(err, status) {
+      if (status === 503) unavailable.failed(err);
+      else options.logger.error('request failed', describe(err));
+    },
+  };
+}
+
+/**
+ * A {@link RequestFailureLog} writing to `options.logger`: 500s each with a stack, 503s through
+ * a throttle (first one with its cause, at most one summary per `intervalMs`, one line once an
+ * interval passed without a 503). Options are validated; a bad one is INVALID_CONFIG naming it.
+ *
+ * @example
+ * ```ts
+ * import { createRequestFailureLog, errorResponse } from 'gatehouse';
+ *
+ * const failures = createRequestFailureLog({ logger, intervalMs: 30_000 });
+ * app.use((err, req, res, next) => {
+ *   const { status, headers, body } = errorResponse(err, failures);
+ *   res.writeHead(status, headers).end(body);
+ * });
+ * ```
+ */
+export function createRequestFailureLog(options: OutageLogOptions): RequestFailureLog {
+  return requestFailureLog(resolveOutageLogOptions(options, 'createRequestFailureLog'));
+}
+
+// One throttle per logger, so every gatehouse instance and adapter writing to the same logger
+// shares it (two instances must not each write their own storm).
+const failureLogs = new WeakMap<Logger, RequestFailureLog>();
+const SILENT: RequestFailureLog = { failed() {} };
+
+/** The shared {@link RequestFailureLog} of `logger`, made with `clock` the first time. */
+export function requestFailureLogOf(logger: Logger, clock?: Clock): RequestFailureLog {
+  if (logger === silentLogger) return SILENT;
+  let log = failureLogs.get(logger);
+  if (log === undefined) {
+    // Not validated: this runs inside error handling and must not throw.
+    log = requestFailureLog({
+      ...resolveOutageLogOptions({ logger: silentLogger }, 'errorResponse'),
+      logger,
+      ...(clock ? { clock } : {}),
+    });
+    failureLogs.set(logger, log);
+  }
+  return log;
+}
+
+function isRequestFailureLog(log: Logger | RequestFailureLog): log is RequestFailureLog {
+  return typeof (log as Partial<RequestFailureLog>).failed === 'function';
+}
+
+/**
  * Turns anything thrown while handling a request into the contract's error response: an
  * {@link AuthError} keeps its status and message and gets `Retry-After` / `WWW-Authenticate`
  * as it needs; a framework's 4xx error (malformed body, too large) becomes its registry code;
- * anything else is logged and answered as SERVER_ERROR with the generic message, never its own.
+ * anything else is answered as SERVER_ERROR with the generic message, never its own.
+ *
+ * Server errors are logged through `log`: a {@link RequestFailureLog}, or a `Logger` (then
+ * through the one throttle shared by everything logging to that logger). A 500 is logged each
+ * time with its stack; 503s (unavailable) are throttled so an outage does not flood the log.
  *
  * @example
  * ```ts
@@ -107,13 +197,12 @@ function fromFrameworkError(err: unknown): AuthError | null {
  * res.writeHead(status, headers).end(body);
  * ```
  */
-export function errorResponse(err: unknown, logger: Logger): HttpResponse {
+export function errorResponse(err: unknown, log: Logger | RequestFailureLog): HttpResponse {
   let error = isAuthError(err) ? err : fromFrameworkError(err);
   if (error === null || error.status >= 500) {
-    logger.error('request failed', describe(err));
-    error = new AuthError('SERVER_ERROR', undefined, {
-      status: error !== null && error.status !== 500 ? error.status : 500,
-    });
+    const status = error !== null && error.status !== 500 ? error.status : 500;
+    (isRequestFailureLog(log) ? log : requestFailureLogOf(log)).failed(err, status);
+    error = new AuthError('SERVER_ERROR', undefined, { status });
   }
   const headers: Record<string, string> = {};
   if (error.retryAfter !== undefined) {
@@ -130,6 +219,7 @@ function describe(err: unknown): Record<string, unknown> {
     return {
       error: `${err.name}: ${err.message}`,
       ...(isAuthError(err) ? { code: err.code } : {}),
+      ...(err.cause !== undefined ? { cause: describeCause(err.cause) } : {}),
       stack: err.stack,
     };
   }

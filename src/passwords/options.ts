@@ -1,9 +1,49 @@
 import { z } from 'zod';
+import { durationSchema } from '../duration.js';
+import { DEFAULT_BREACHED_BASE_URL, DEFAULT_BREACHED_TIMEOUT_MS } from './breached.js';
 import { DEFAULT_BCRYPT_COST, MIN_BCRYPT_COST } from './index.js';
 import type { PasswordCheck } from './policy.js';
 
 const fn = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'function', { message: `must be ${what}` });
+
+/** NIST SP 800-63B-4: 15 when the password is the only factor, 8 at least when there is a second one. */
+export const DEFAULT_MIN_PASSWORD_LENGTH = 15;
+export const MIN_PASSWORD_LENGTH_FLOOR = 8;
+
+/** https, or plain http only to a server on this machine (a test double, a local mirror). */
+function isAllowedBaseUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.search || url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
+/** `passwords.breached`: the Have I Been Pwned range check. */
+const breachedSchema = z
+  .object({
+    onUnavailable: z.enum(['allow', 'refuse'], {
+      error:
+        'is required: "allow" (accept the password when the service cannot be reached) or "refuse" (refuse the change until it can)',
+    }),
+    baseUrl: z
+      .string()
+      .refine(
+        isAllowedBaseUrl,
+        'must be an https URL without credentials, query or fragment (http only for 127.0.0.1 or localhost)',
+      )
+      .default(DEFAULT_BREACHED_BASE_URL),
+    timeout: durationSchema({ minMs: 10, maxMs: 30_000 }).prefault(
+      DEFAULT_BREACHED_TIMEOUT_MS / 1000,
+    ),
+    minCount: z.number().int().min(1).max(1_000_000_000).default(1),
+  })
+  .strict();
 
 /** The `passwords` options of createAuth. */
 export const passwordsSchema = z
@@ -14,7 +54,18 @@ export const passwordsSchema = z
       .min(MIN_BCRYPT_COST, `bcrypt cost below ${MIN_BCRYPT_COST} is refused as too weak`)
       .max(31)
       .default(DEFAULT_BCRYPT_COST),
-    minLength: z.number().int().min(1).max(72).default(8),
+    minLength: z
+      .number()
+      .int()
+      .min(
+        MIN_PASSWORD_LENGTH_FLOOR,
+        `must be at least ${MIN_PASSWORD_LENGTH_FLOOR}: NIST SP 800-63B-4 allows 8 only for accounts with a second factor; 15 (the default) when the password is the only factor`,
+      )
+      .max(72)
+      .default(DEFAULT_MIN_PASSWORD_LENGTH),
     check: fn<PasswordCheck>('a function (password, context) => reason | null').optional(),
+    /** The service's name: passwords containing it (or a word of it of 4+ characters) are refused. */
+    productName: z.string().trim().min(1).max(100).optional(),
+    breached: breachedSchema.optional(),
   })
   .strict();

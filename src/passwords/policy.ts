@@ -1,4 +1,9 @@
 import { AuthError } from '../errors.js';
+import type { Logger } from '../runtime.js';
+import { checkBreachedPassword } from './breached.js';
+import { isCommonPassword } from './common-passwords.js';
+import { findContextWord } from './context-words.js';
+import { isRepetitivePassword } from './repetitive.js';
 
 /**
  * bcrypt reads at most this many bytes of a password; gatehouse refuses longer ones (after NFKC
@@ -51,19 +56,49 @@ export type PasswordCheck = (
 ) => string | null | undefined | Promise<string | null | undefined>;
 
 /**
- * The password rules applied at registration and on a password change (`passwords.minLength`
- * and `passwords.check` of `createAuth`).
+ * What happens to a new password in the breached-password check (`passwords.breached` of
+ * `createAuth`, resolved: the timeout in milliseconds).
  *
  * @example
  * ```ts
- * const rules: PasswordRules = { minLength: 10, check: (pw) => (blocklist.has(pw) ? 'too common' : null) };
- * await checkNewPassword(input, rules);
+ * const breached: BreachedPasswordRule = { onUnavailable: 'allow', timeout: 2000, minCount: 1 };
+ * await checkNewPassword(input, { minLength: 15, breached, logger });
+ * ```
+ */
+export interface BreachedPasswordRule {
+  /** What to do when the service cannot be reached, times out or answers non-200 (logged as a warning either way). */
+  onUnavailable: 'allow' | 'refuse';
+  /** @default 'https://api.pwnedpasswords.com' */
+  baseUrl?: string | undefined;
+  /** Milliseconds. @default 2000 */
+  timeout?: number | undefined;
+  /** Refuse a password seen in at least this many breaches. @default 1 */
+  minCount?: number | undefined;
+}
+
+/**
+ * The password rules applied at registration and on a password change (the `passwords` options
+ * of `createAuth`). Beyond the length, a new password is always refused when it is one of the
+ * built-in common passwords (`common`), one repeated character or unit or a keyboard or digit
+ * sequence (`repetitive`), or contains a context word (`context`): the account's email, its local
+ * part, the name or `productName`, or one of their words, each only when at least 4 characters.
+ *
+ * @example
+ * ```ts
+ * const rules: PasswordRules = { minLength: 15, productName: 'Acme Billing' };
+ * await checkNewPassword(input, rules, { email: 'ada@example.com', name: 'Ada Lovelace' });
  * ```
  */
 export interface PasswordRules {
   /** Minimum length in code points (after NFKC). */
   minLength: number;
   check?: PasswordCheck | undefined;
+  /** The service's name, refused inside passwords like the account's email and name. */
+  productName?: string | undefined;
+  /** The optional Have I Been Pwned check; absent: no network call. */
+  breached?: BreachedPasswordRule | undefined;
+  /** Receives a warning when the breached-password check is unavailable. */
+  logger?: Logger | undefined;
 }
 
 function invalid(message: string, reason: string): AuthError {
@@ -105,13 +140,15 @@ export function codePointLength(text: string): number {
 }
 
 /**
- * Applies the password rules to a new password and returns its normalised form.
- * Throws `VALIDATION_ERROR` with the reason.
+ * Applies the password rules to a new password and returns its normalised form. Throws
+ * `VALIDATION_ERROR` with `details.reason`: `required`, `too_long`, `too_short`, `common`,
+ * `repetitive`, `context`, `refused` (the `check` hook) or `breached`; or `SERVER_ERROR` (503)
+ * when the breached-password check is unavailable and `onUnavailable` is `'refuse'`.
  *
  * @example
  * ```ts
  * import { checkNewPassword } from 'gatehouse';
- * await checkNewPassword('correct horse battery', { minLength: 8 }); // 'correct horse battery'
+ * await checkNewPassword('mauve lantern orbit pickle', { minLength: 15 }); // 'mauve lantern orbit pickle'
  * ```
  */
 export async function checkNewPassword(
@@ -123,11 +160,58 @@ export async function checkNewPassword(
   if (codePointLength(normalized) < rules.minLength) {
     throw invalid(`Password must be at least ${rules.minLength} characters long.`, 'too_short');
   }
+  if (isCommonPassword(normalized)) {
+    throw invalid('Password is one of the most common passwords; choose another.', 'common');
+  }
+  if (isRepetitivePassword(normalized)) {
+    throw invalid(
+      'Password is a repeated character or pattern or a keyboard or number sequence; choose another.',
+      'repetitive',
+    );
+  }
+  const word = findContextWord(normalized, { ...context, productName: rules.productName });
+  if (word !== undefined) {
+    throw invalid(
+      'Password must not contain your email address, your name or the name of this service.',
+      'context',
+    );
+  }
   if (rules.check) {
     const reason = await rules.check(normalized, context);
     if (typeof reason === 'string' && reason.length > 0) {
       throw invalid(`Password refused: ${reason}`, 'refused');
     }
   }
+  if (rules.breached) await checkBreached(normalized, rules.breached, rules.logger);
   return normalized;
+}
+
+async function checkBreached(
+  password: string,
+  rule: BreachedPasswordRule,
+  logger: Logger | undefined,
+): Promise<void> {
+  const result = await checkBreachedPassword(password, {
+    baseUrl: rule.baseUrl,
+    timeoutMs: rule.timeout,
+  });
+  if (result.status === 'found' && result.count >= (rule.minCount ?? 1)) {
+    throw invalid(
+      'Password has appeared in a data breach (Have I Been Pwned); choose another.',
+      'breached',
+    );
+  }
+  if (result.status !== 'unavailable') return;
+  const refuse = rule.onUnavailable === 'refuse';
+  logger?.warn(
+    `breached-password check unavailable: ${refuse ? 'refusing' : 'allowing'} the new password`,
+    { reason: result.reason, onUnavailable: rule.onUnavailable },
+  );
+  if (refuse) {
+    throw new AuthError(
+      'SERVER_ERROR',
+      'The password could not be checked against known breaches; please try again later.',
+      { status: 503, details: { field: 'password', reason: 'breached_check_unavailable' } },
+    );
+  }
 }

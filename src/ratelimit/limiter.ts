@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AuditEmitter, RequestContext } from '../audit/emitter.js';
-import { parseDuration } from '../duration.js';
+import { durationSchema } from '../duration.js';
 import { AuthError } from '../errors.js';
 import type { Clock } from '../runtime.js';
 import type { RateLimitStore } from '../stores/types.js';
@@ -38,42 +38,60 @@ export type RateLimitedRoute = 'login' | 'register' | 'refresh';
  */
 export type RateLimitRules = Record<RateLimitedRoute, RateLimitRule | false>;
 
-const UNIT_MS: Record<string, number> = {
-  s: 1000,
-  sec: 1000,
-  second: 1000,
-  m: 60_000,
-  min: 60_000,
-  minute: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-};
+// The units of a rate's period, exactly (letter case ignored): no `ms`, no `hs`, no fractions.
+// A Map, so that `'5/constructor'` finds nothing on Object.prototype.
+const RATE_UNITS = new Map<string, number>([
+  ...(['s', 'sec', 'secs', 'second', 'seconds'] as const).map((u) => [u, 1000] as const),
+  ...(['m', 'min', 'mins', 'minute', 'minutes'] as const).map((u) => [u, 60_000] as const),
+  ...(['h', 'hour', 'hours'] as const).map((u) => [u, 3_600_000] as const),
+  ...(['d', 'day', 'days'] as const).map((u) => [u, 86_400_000] as const),
+]);
+
+/** The largest `limit` of a rule. */
+const MAX_LIMIT = 1_000_000;
+
+// `<limit>/<count?><unit>`: whole numbers only, spaces allowed around the slash and at the ends.
+const RATE_PATTERN = /^\s*(\d{1,7})\s*\/\s*(\d{1,7})?([a-z]+)\s*$/i;
 
 /**
  * Parses a rate written as `'<limit>/<period>'`: `'5/min'`, `'100/hour'`, `'10/15m'`,
- * `'3/30s'`. Returns null when the text is not such a rate.
+ * `'3/30s'`. The period is an optional whole count and one of exactly these units (any letter
+ * case): `s`, `sec`, `secs`, `second`, `seconds`, `m`, `min`, `mins`, `minute`, `minutes`, `h`,
+ * `hour`, `hours`, `d`, `day`, `days`. Spaces around the slash and at the ends are ignored.
+ * Returns null for anything else (`'5/ms'`, `'5/hs'`, `'5/1.5m'`), a limit or count of 0, or a
+ * limit over 1 000 000.
  *
  * @example
  * ```ts
  * import { parseRateLimit } from 'gatehouse';
  * parseRateLimit('5/min'); // { limit: 5, windowMs: 60000 }
  * parseRateLimit('10/15m'); // { limit: 10, windowMs: 900000 }
+ * parseRateLimit('5/ms'); // null
  * ```
  */
 export function parseRateLimit(text: string): RateLimitRule | null {
-  const match = /^\s*(\d+)\s*\/\s*([^\s].*?)\s*$/.exec(text);
+  const match = RATE_PATTERN.exec(text);
   if (!match) return null;
   const limit = Number(match[1]);
-  const period = match[2]!.toLowerCase();
-  const windowMs = UNIT_MS[period] ?? UNIT_MS[period.replace(/s$/, '')] ?? parseDuration(period);
-  if (!Number.isSafeInteger(limit) || limit < 1 || !windowMs) return null;
-  return { limit, windowMs };
+  const count = match[2] === undefined ? 1 : Number(match[2]);
+  const unitMs = RATE_UNITS.get(match[3]!.toLowerCase());
+  if (unitMs === undefined || limit < 1 || limit > MAX_LIMIT || count < 1) return null;
+  return { limit, windowMs: count * unitMs };
 }
 
 const MAX_WINDOW_MS = 7 * 86_400_000;
 
+const rateLimitObjectSchema = z
+  .object({
+    limit: z.number().int().min(1).max(MAX_LIMIT),
+    window: durationSchema({ minMs: 1000, maxMs: MAX_WINDOW_MS }),
+  })
+  .strict();
+
+type RateLimitRuleInput = false | string | z.input<typeof rateLimitObjectSchema>;
+
+// Not a z.union: a union that fails everywhere reports "Invalid input", and the message must say
+// which part of the rule is wrong.
 /**
  * The zod schema of one route's rate limit: `false` (off), a rate such as `'5/min'`, or
  * `{ limit, window }` where `window` is a duration (`'1m'`, `60`).
@@ -83,37 +101,34 @@ const MAX_WINDOW_MS = 7 * 86_400_000;
  * rateLimitRuleSchema.parse('5/min'); // { limit: 5, windowMs: 60000 }
  * ```
  */
-export const rateLimitRuleSchema = z.union([
-  z.literal(false),
-  z.string().transform((text, ctx) => {
-    const rule = parseRateLimit(text);
-    if (!rule || rule.windowMs < 1000 || rule.windowMs > MAX_WINDOW_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be a rate like "5/min", "100/hour" or "10/15m" with a window from 1s to 7d (got ${JSON.stringify(text)})`,
-      });
+export const rateLimitRuleSchema = z
+  .custom<RateLimitRuleInput>(
+    (value) =>
+      value === false || typeof value === 'string' || (typeof value === 'object' && value !== null),
+    { message: 'must be false, a rate like "5/min" or { limit, window }' },
+  )
+  .transform((value, ctx): RateLimitRule | false => {
+    if (value === false) return false;
+    if (typeof value === 'string') {
+      const rule = parseRateLimit(value);
+      if (!rule || rule.windowMs < 1000 || rule.windowMs > MAX_WINDOW_MS) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a rate like "5/min", "100/hour" or "10/15m": a limit from 1 to ${MAX_LIMIT}, a window from 1s to 7d, units ${[...RATE_UNITS.keys()].join(', ')} (got ${JSON.stringify(value.slice(0, 40))})`,
+        });
+        return z.NEVER;
+      }
+      return rule;
+    }
+    const result = rateLimitObjectSchema.safeParse(value);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+      }
       return z.NEVER;
     }
-    return rule;
-  }),
-  z
-    .object({
-      limit: z.number().int().min(1).max(1_000_000),
-      window: z.union([z.number(), z.string()]).transform((value, ctx) => {
-        const ms = parseDuration(value);
-        if (ms === null || ms < 1000 || ms > MAX_WINDOW_MS) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `must be a duration from 1s to 7d such as "1m" or 60 (got ${JSON.stringify(value)})`,
-          });
-          return z.NEVER;
-        }
-        return ms;
-      }),
-    })
-    .strict()
-    .transform(({ limit, window }) => ({ limit, windowMs: window })),
-]);
+    return { limit: result.data.limit, windowMs: result.data.window };
+  });
 
 /**
  * The `rateLimits` options of `createAuth`: per-IP limits of the login, register and refresh

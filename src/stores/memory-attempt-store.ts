@@ -34,7 +34,8 @@ export function lockDuration(rule: LockoutRule, lockouts: number): number {
 
 /**
  * The reference {@link AttemptStore}, in memory and bounded (lru-cache). Each operation runs
- * synchronously inside one call, which makes it atomic within a process.
+ * synchronously inside one call, which makes it atomic within a process: of concurrent calls
+ * on one key, exactly one is told it took a lock.
  *
  * @example
  * ```ts
@@ -52,7 +53,7 @@ export class MemoryAttemptStore implements AttemptStore {
   async reserve(key: string, rule: LockoutRule): Promise<AttemptReservation> {
     let entry = this.#entries.get(key);
     if (entry?.lockedUntil != null && entry.lockedUntil > rule.now) {
-      return { allowed: false, lockedUntil: entry.lockedUntil };
+      return { allowed: false, lockedUntil: entry.lockedUntil, lockedNow: false };
     }
     if (!entry) {
       entry = { count: 0, windowStart: rule.now, lockedUntil: null, lockouts: 0 };
@@ -64,29 +65,27 @@ export class MemoryAttemptStore implements AttemptStore {
     }
     entry.count++;
     if (entry.count > rule.maxAttempts) {
-      this.#lock(entry, rule);
-      return { allowed: false, lockedUntil: entry.lockedUntil! };
+      return { allowed: false, lockedUntil: this.#lock(entry, rule), lockedNow: true };
     }
     return { allowed: true, attempts: entry.count };
   }
 
   async recordFailure(key: string, rule: LockoutRule): Promise<number | null> {
     const entry = this.#entries.get(key);
-    if (!entry) return null;
-    if (entry.lockedUntil != null && entry.lockedUntil > rule.now) return entry.lockedUntil;
-    if (entry.count >= rule.maxAttempts) {
-      this.#lock(entry, rule);
-      return entry.lockedUntil;
-    }
-    return null;
+    // A key locks once per window: a lock, even one that has ended, waits for reserve to
+    // restart the counter.
+    if (!entry || entry.lockedUntil != null || entry.count < rule.maxAttempts) return null;
+    return this.#lock(entry, rule);
   }
 
   async reset(key: string): Promise<void> {
     this.#entries.delete(key);
   }
 
-  #lock(entry: AttemptEntry, rule: LockoutRule): void {
-    entry.lockedUntil = rule.now + lockDuration(rule, entry.lockouts);
+  #lock(entry: AttemptEntry, rule: LockoutRule): number {
+    const lockedUntil = rule.now + lockDuration(rule, entry.lockouts);
+    entry.lockedUntil = lockedUntil;
     entry.lockouts++;
+    return lockedUntil;
   }
 }

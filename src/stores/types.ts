@@ -121,9 +121,9 @@ export interface UserStore {
  * ```ts
  * const rule: LockoutRule = {
  *   now: Date.now(), maxAttempts: 5, windowMs: 15 * 60_000,
- *   lockMs: 30 * 60_000, backoffFactor: 1, maxLockMs: 24 * 3_600_000,
+ *   lockMs: 60_000, backoffFactor: 2, maxLockMs: 3_600_000,
  * };
- * const reservation = await attempts.reserve('ada@example.com', rule);
+ * const reservation = await attempts.reserve('login:6yQv1N0uTgx3...', rule);
  * ```
  */
 export interface LockoutRule {
@@ -137,31 +137,45 @@ export interface LockoutRule {
   lockMs: number;
   /** Each further lockout without a success in between multiplies the duration by this (1 = off). */
   backoffFactor: number;
-  /** Upper bound of a lockout's duration. */
+  /** Upper bound of a lockout's duration (never below `lockMs`: createAuth refuses that). */
   maxLockMs: number;
 }
 
 /**
- * The outcome of {@link AttemptStore.reserve}.
+ * The outcome of {@link AttemptStore.reserve}. A refusal says whether this very call took the
+ * lock (`lockedNow: true`, exactly one caller per lock) or found the key already locked.
  *
  * @example
  * ```ts
  * const reservation: AttemptReservation = await attempts.reserve(key, rule);
- * if (!reservation.allowed) throw new AuthError('ACCOUNT_LOCKED', undefined, {
- *   retryAfter: Math.ceil((reservation.lockedUntil - rule.now) / 1000),
- * });
+ * if (!reservation.allowed) {
+ *   if (reservation.lockedNow) audit.emit({ event: 'ACCOUNT_LOCKED', status: 'failure' });
+ *   throw new AuthError('ACCOUNT_LOCKED', undefined, {
+ *     retryAfter: Math.ceil((reservation.lockedUntil - rule.now) / 1000),
+ *   });
+ * }
  * ```
  */
 export type AttemptReservation =
   | { allowed: true; attempts: number }
-  | { allowed: false; lockedUntil: number };
+  | { allowed: false; lockedUntil: number; lockedNow: boolean };
 
 /**
- * Lockout counters per normalised identifier (the email, whether or not an account exists).
+ * Lockout counters per login identifier. The core passes keys of the form
+ * `login:<base64url HMAC-SHA256>` (a keyed hash of the normalised identifier, see the
+ * `identifierKey` option), never the text someone typed, so a store holds no email addresses.
  *
  * Lifecycle: `reserve` before the password check, then `reset` on success or `recordFailure`
  * on failure. A reservation counts as a failure until it is reset, so concurrent attempts can
  * never get more than `maxAttempts` password checks between two lockouts.
+ *
+ * State per key: a counter and its window start, the end of the current lock (if any) and the
+ * number of lockouts since the last `reset` (which drives the backoff). One counting window
+ * produces at most one lock: the lock is taken either by the reservation that exceeds
+ * `maxAttempts` or by the failure that brings the counter to `maxAttempts`, and **exactly one
+ * call is told it took the lock** (`reserve` with `lockedNow: true`, or `recordFailure`
+ * returning the lock's end), however many callers race on the key, from however many
+ * processes. The core emits one `ACCOUNT_LOCKED` audit event per lock from that answer.
  *
  * @example
  * ```ts
@@ -173,18 +187,27 @@ export type AttemptReservation =
 export interface AttemptStore {
   /**
    * Reserves one attempt. Atomically (one step for concurrent callers on the same key):
-   * - if the key is locked (`lockedUntil > now`): returns `{ allowed: false, lockedUntil }`;
+   * - if the key is locked (`lockedUntil > now`): returns
+   *   `{ allowed: false, lockedUntil, lockedNow: false }`;
    * - if a lock has ended or the window (`windowStart + windowMs <= now`) has passed: the
-   *   counter restarts at 0 with `windowStart = now` (the lockout count is kept);
+   *   counter restarts at 0 with `windowStart = now` and no lock (the lockout count is kept);
    * - increments the counter; if it now exceeds `maxAttempts`, locks the key for
    *   `min(maxLockMs, lockMs * backoffFactor ** lockouts)`, increments `lockouts` and returns
-   *   `{ allowed: false, lockedUntil }`; otherwise returns `{ allowed: true, attempts }`.
+   *   `{ allowed: false, lockedUntil, lockedNow: true }`; otherwise returns
+   *   `{ allowed: true, attempts }`.
+   *
+   * Of any number of concurrent calls on one key, at most one gets `lockedNow: true` per lock.
    */
   reserve(key: string, rule: LockoutRule): Promise<AttemptReservation>;
   /**
-   * Records that the reserved attempt failed. Atomically: if the counter has reached
-   * `maxAttempts` and the key is not locked, locks it as `reserve` would. Returns the lock's
-   * end when the key is locked after this call, otherwise null.
+   * Records that the reserved attempt failed. Atomically: if the key has not been locked in
+   * its current window (no lock since the counter last restarted) and the counter has reached
+   * `maxAttempts`, locks it as `reserve` would and returns the lock's end. In every other case
+   * (below the threshold, already locked, a lock that has already ended, an unknown key)
+   * returns null and changes nothing.
+   *
+   * Returning a time means "this call took the lock": of any number of concurrent calls on one
+   * key, only the one that locked it gets a time, and never one when a `reserve` took the lock.
    */
   recordFailure(key: string, rule: LockoutRule): Promise<number | null>;
   /** Forgets the key entirely (counter, lock and lockout count) after a successful login. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import type { AttemptStore, LockoutRule } from '../stores/types.js';
+import type { AttemptReservation, AttemptStore, LockoutRule } from '../stores/types.js';
 import type { StoreFactory, TestApi } from './harness.js';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2030, 0, 1);
+const RACERS = 50;
 
 function rule(now: number, overrides: Partial<LockoutRule> = {}): LockoutRule {
   return {
@@ -17,8 +18,17 @@ function rule(now: number, overrides: Partial<LockoutRule> = {}): LockoutRule {
   };
 }
 
+/** Reserves until refused; returns the refusal. */
+async function reserveUntilLocked(store: AttemptStore, key: string, r: LockoutRule) {
+  let result: AttemptReservation = await store.reserve(key, r);
+  while (result.allowed) result = await store.reserve(key, r);
+  return result;
+}
+
 /**
- * The conformance suite of an {@link AttemptStore} (lockout counters).
+ * The conformance suite of an {@link AttemptStore} (lockout counters), including the
+ * concurrency promises: at most `maxAttempts` of many concurrent reservations are granted, and
+ * exactly one caller is told it took the lock.
  *
  * @example
  * ```ts
@@ -40,34 +50,73 @@ export function describeAttemptStore(
       }
     });
 
-    t.it('locks on the reservation that exceeds maxAttempts', async () => {
+    t.it('locks on the reservation that exceeds maxAttempts and tells it so', async () => {
       const store = await factory();
       for (let i = 0; i < 3; i++) await store.reserve('k', rule(T0));
       assert.deepEqual(await store.reserve('k', rule(T0 + 1000)), {
         allowed: false,
         lockedUntil: T0 + 1000 + 30 * MINUTE,
+        lockedNow: true,
       });
     });
 
-    t.it('locks when a failure brings the counter to maxAttempts', async () => {
-      const store = await factory();
-      for (let i = 0; i < 2; i++) {
+    t.it(
+      'locks when a failure brings the counter to maxAttempts and tells that failure',
+      async () => {
+        const store = await factory();
+        for (let i = 0; i < 2; i++) {
+          await store.reserve('k', rule(T0));
+          assert.equal(await store.recordFailure('k', rule(T0)), null);
+        }
         await store.reserve('k', rule(T0));
-        assert.equal(await store.recordFailure('k', rule(T0)), null);
-      }
-      await store.reserve('k', rule(T0));
-      assert.equal(await store.recordFailure('k', rule(T0 + 5)), T0 + 5 + 30 * MINUTE);
-      assert.deepEqual(await store.reserve('k', rule(T0 + 10)), {
-        allowed: false,
-        lockedUntil: T0 + 5 + 30 * MINUTE,
-      });
-    });
+        assert.equal(await store.recordFailure('k', rule(T0 + 5)), T0 + 5 + 30 * MINUTE);
+        assert.deepEqual(await store.reserve('k', rule(T0 + 10)), {
+          allowed: false,
+          lockedUntil: T0 + 5 + 30 * MINUTE,
+          lockedNow: false,
+        });
+      },
+    );
 
-    t.it('refuses while locked without extending the lock', async () => {
+    t.it('refuses while locked without extending the lock or claiming it again', async () => {
       const store = await factory();
       for (let i = 0; i < 4; i++) await store.reserve('k', rule(T0));
-      const later = await store.reserve('k', rule(T0 + 10 * MINUTE));
-      assert.deepEqual(later, { allowed: false, lockedUntil: T0 + 30 * MINUTE });
+      for (const at of [T0, T0 + 10 * MINUTE]) {
+        assert.deepEqual(await store.reserve('k', rule(at)), {
+          allowed: false,
+          lockedUntil: T0 + 30 * MINUTE,
+          lockedNow: false,
+        });
+      }
+    });
+
+    t.it(
+      'answers null to a failure on a key that is already locked (one lock, one announcement)',
+      async () => {
+        const store = await factory();
+        for (let i = 0; i < 3; i++) await store.reserve('k', rule(T0));
+        const locked = await store.reserve('k', rule(T0));
+        assert.equal(locked.allowed, false);
+        // The three granted attempts now fail: the lock is already taken and announced.
+        for (let i = 0; i < 3; i++)
+          assert.equal(await store.recordFailure('k', rule(T0 + 1)), null);
+        assert.deepEqual(await store.reserve('k', rule(T0 + 2)), {
+          allowed: false,
+          lockedUntil: T0 + 30 * MINUTE,
+          lockedNow: false,
+        });
+      },
+    );
+
+    t.it('does not lock again for a slow failure that arrives after the lock ended', async () => {
+      const store = await factory();
+      for (let i = 0; i < 3; i++) await store.reserve('k', rule(T0));
+      await store.reserve('k', rule(T0));
+      assert.equal(await store.recordFailure('k', rule(T0 + 31 * MINUTE)), null);
+      assert.deepEqual(await store.reserve('k', rule(T0 + 31 * MINUTE)), {
+        allowed: true,
+        attempts: 1,
+      });
     });
 
     t.it('starts a fresh counter once the lock has ended', async () => {
@@ -95,6 +144,21 @@ export function describeAttemptStore(
       assert.deepEqual(await store.reserve('k', rule(T0 + 1)), { allowed: true, attempts: 1 });
     });
 
+    t.it(
+      'reset forgets the lockout count, so the next lock is short again (backoff restarts after a success)',
+      async () => {
+        const store = await factory();
+        const r = (now: number) => rule(now, { backoffFactor: 2, maxLockMs: 100 * MINUTE });
+        const first = await reserveUntilLocked(store, 'k', r(T0));
+        const second = await reserveUntilLocked(store, 'k', r(first.lockedUntil));
+        assert.equal(second.lockedUntil - first.lockedUntil, 60 * MINUTE);
+        await store.reset('k');
+        const now = second.lockedUntil;
+        const third = await reserveUntilLocked(store, 'k', r(now));
+        assert.equal(third.lockedUntil - now, 30 * MINUTE);
+      },
+    );
+
     t.it('keeps keys independent', async () => {
       const store = await factory();
       for (let i = 0; i < 4; i++) await store.reserve('a', rule(T0));
@@ -104,6 +168,10 @@ export function describeAttemptStore(
     t.it('recordFailure on an unknown key neither throws nor locks', async () => {
       const store = await factory();
       assert.equal(await store.recordFailure('never-reserved', rule(T0)), null);
+      assert.deepEqual(await store.reserve('never-reserved', rule(T0)), {
+        allowed: true,
+        attempts: 1,
+      });
     });
 
     t.it('grows each further lockout by the backoff factor up to maxLockMs', async () => {
@@ -112,21 +180,69 @@ export function describeAttemptStore(
       let now = T0;
       const durations: number[] = [];
       for (let lockout = 0; lockout < 4; lockout++) {
-        let result = await store.reserve('k', r(now));
-        while (result.allowed) result = await store.reserve('k', r(now));
+        const result = await reserveUntilLocked(store, 'k', r(now));
         durations.push(result.lockedUntil - now);
         now = result.lockedUntil;
       }
       assert.deepEqual(durations, [30 * MINUTE, 60 * MINUTE, 100 * MINUTE, 100 * MINUTE]);
     });
 
-    t.it('grants at most maxAttempts of 50 concurrent reservations', async () => {
+    t.it(
+      'counts a lock taken by a failure towards the backoff like one taken by a reservation',
+      async () => {
+        const store = await factory();
+        const r = (now: number) => rule(now, { backoffFactor: 2, maxLockMs: 100 * MINUTE });
+        for (let i = 0; i < 3; i++) await store.reserve('k', r(T0));
+        const byFailure = await store.recordFailure('k', r(T0));
+        assert.equal(byFailure, T0 + 30 * MINUTE);
+        const byReservation = await reserveUntilLocked(store, 'k', r(T0 + 30 * MINUTE));
+        assert.deepEqual(byReservation, {
+          allowed: false,
+          lockedUntil: T0 + 30 * MINUTE + 60 * MINUTE,
+          lockedNow: true,
+        });
+      },
+    );
+
+    t.it(
+      `grants at most maxAttempts of ${RACERS} concurrent reservations and tells exactly one it took the lock`,
+      async () => {
+        const store = await factory();
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () => store.reserve('race', rule(T0))),
+        );
+        assert.equal(results.filter((r) => r.allowed).length, 3);
+        assert.equal(results.filter((r) => !r.allowed && r.lockedNow).length, 1);
+      },
+    );
+
+    t.it(
+      `tells exactly one of ${RACERS} concurrent failed attempts (reserve, then recordFailure) that it took the lock`,
+      async () => {
+        const store = await factory();
+        const lockedBy = await Promise.all(
+          Array.from({ length: RACERS }, async () => {
+            const reservation = await store.reserve('race', rule(T0));
+            if (!reservation.allowed) return reservation.lockedNow;
+            return (await store.recordFailure('race', rule(T0))) !== null;
+          }),
+        );
+        assert.equal(lockedBy.filter(Boolean).length, 1);
+        const after = await store.reserve('race', rule(T0));
+        assert.equal(after.allowed, false);
+      },
+    );
+
+    t.it(`of ${RACERS} concurrent failures at the threshold exactly one locks`, async () => {
       const store = await factory();
+      for (let i = 0; i < 3; i++) await store.reserve('race', rule(T0));
       const results = await Promise.all(
-        Array.from({ length: 50 }, () => store.reserve('race', rule(T0))),
+        Array.from({ length: RACERS }, () => store.recordFailure('race', rule(T0))),
       );
-      assert.equal(results.filter((r) => r.allowed).length, 3);
-      assert.ok(results.some((r) => !r.allowed));
+      assert.deepEqual(
+        results.filter((r) => r !== null),
+        [T0 + 30 * MINUTE],
+      );
     });
   });
 }

@@ -87,6 +87,8 @@ export type TokenRejection =
   | 'not_yet_valid'
   | 'issued_in_future'
   | 'expired'
+  | 'too_old'
+  | 'lifetime_too_long'
   | 'session_ended'
   | 'refresh_malformed'
   | 'refresh_unknown'
@@ -171,7 +173,10 @@ export interface AccessTokenSubject {
 /** A successful verification: the principal and when the token stops being accepted (ms). */
 export interface VerifiedAccessToken {
   principal: AccessPrincipal;
-  /** `exp` plus the clock tolerance, in ms: at or after this instant the token is expired. */
+  /**
+   * The earlier of `exp` and `iat` + the access TTL, plus the clock tolerance, in ms: at or after
+   * this instant the token is refused.
+   */
   acceptUntil: number;
 }
 
@@ -181,7 +186,7 @@ export interface VerifiedAccessToken {
  *
  * @example
  * ```ts
- * const codec = new AccessTokenCodec({ keys, issuer: 'gatehouse', audience: 'gatehouse', toleranceMs: 30_000 });
+ * const codec = new AccessTokenCodec({ keys, issuer: 'gatehouse', audience: 'gatehouse', toleranceMs: 30_000, maxLifetimeMs: 900_000 });
  * const { token } = await codec.sign({ userId, email, role, sessionId }, { now, ttlMs: 900_000, jti });
  * const { principal } = await codec.verify(token, now);
  * ```
@@ -191,13 +196,25 @@ export class AccessTokenCodec {
   readonly #issuer: string;
   readonly #audience: string;
   readonly #toleranceMs: number;
+  readonly #maxLifetimeMs: number;
   readonly #validHeaders = new Map<string, TokenKey>();
 
-  constructor(options: { keys: KeySet; issuer: string; audience: string; toleranceMs: number }) {
+  /**
+   * `maxLifetimeMs` is the access TTL: a token whose `exp - iat` exceeds it, or whose `iat` is
+   * older than it plus the tolerance, is refused even with a valid signature.
+   */
+  constructor(options: {
+    keys: KeySet;
+    issuer: string;
+    audience: string;
+    toleranceMs: number;
+    maxLifetimeMs: number;
+  }) {
     this.#keys = options.keys;
     this.#issuer = options.issuer;
     this.#audience = options.audience;
     this.#toleranceMs = options.toleranceMs;
+    this.#maxLifetimeMs = options.maxLifetimeMs;
   }
 
   /**
@@ -334,8 +351,14 @@ export class AccessTokenCodec {
     const tolerance = this.#toleranceMs;
     if (nbf !== undefined && nbf * 1000 > now + tolerance) throw tokenRejected('not_yet_valid');
     if (iat * 1000 > now + tolerance) throw tokenRejected('issued_in_future');
-    const acceptUntil = exp * 1000 + tolerance;
-    if (now >= acceptUntil) throw tokenRejected('expired');
+    if (now >= exp * 1000 + tolerance) throw tokenRejected('expired');
+    // A valid signature is not enough: a token minted with a wrong TTL, or with a leaked key, must
+    // not live longer than the configured TTL. `iat` and `exp` come from the same (issuer's)
+    // clock, so the lifetime gets no tolerance; the age is measured on ours, so it does.
+    const ageLimit = iat * 1000 + this.#maxLifetimeMs;
+    if (now >= ageLimit + tolerance) throw tokenRejected('too_old');
+    if ((exp - iat) * 1000 > this.#maxLifetimeMs) throw tokenRejected('lifetime_too_long');
+    const acceptUntil = Math.min(exp * 1000, ageLimit) + tolerance;
     if (Array.isArray(aud)) Object.freeze(aud);
     const frozenClaims = Object.freeze(claims) as Readonly<AccessTokenClaims>;
     const principal: AccessPrincipal = Object.freeze({

@@ -170,6 +170,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
     issuer: options.issuer,
     audience: options.audience,
     toleranceMs: options.clockTolerance,
+    maxLifetimeMs: options.accessTtl,
   });
   const verified =
     options.verifiedCacheSize > 0
@@ -317,7 +318,8 @@ export function createTokenService(deps: TokenServiceDependencies) {
     /**
      * Verifies an access token and returns its principal, or throws TOKEN_EXPIRED /
      * TOKEN_INVALID. A token found in the verified-token cache skips the signature check only:
-     * its expiry and its session's revocation are checked on every call.
+     * its expiry (the earlier of `exp` and `iat` + `accessTtl`, plus the tolerance) and its
+     * session's revocation are checked on every call.
      */
     async verifyAccessToken(token: string): Promise<AccessPrincipal> {
       const now = clock.now();

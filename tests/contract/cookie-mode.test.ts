@@ -149,7 +149,7 @@ describe.each(adapters)('cookie mode on $name', (adapter) => {
       /^__Host-gatehouse-access=[\w.-]+; Path=\/; Max-Age=900; Secure; HttpOnly; SameSite=Lax$/,
     );
     expect(cookieLine(response, '__Secure-gatehouse-refresh')).toMatch(
-      /^__Secure-gatehouse-refresh=[\w-]+; Path=\/api\/auth\/refresh; Max-Age=\d+; Secure; HttpOnly; SameSite=Strict$/,
+      /^__Secure-gatehouse-refresh=[\w-]+\.[\w-]{43}; Path=\/api\/auth\/refresh; Max-Age=\d+; Secure; HttpOnly; SameSite=Strict$/,
     );
     for (const line of response.cookies) expect(line).not.toMatch(/domain=/i);
   });
@@ -347,5 +347,146 @@ describe.each(adapters)('cookie mode on $name', (adapter) => {
     );
     expect(cookieLine(response, 'gatehouse-refresh')).not.toContain('Secure');
     expect((await browser.send('/api/auth/me')).status).toBe(200);
+  });
+
+  describe('CSRF tokens bound to the session', () => {
+    const BINDING = '__Host-gatehouse-csrf';
+    const REFRESH = '__Secure-gatehouse-refresh';
+
+    /** Plants another browser's binding cookie and token into `victim`, as cookie injection would. */
+    function plant(victim: Browser, from: Browser) {
+      victim.jar.set(BINDING, from.jar.get(BINDING)!);
+      victim.csrfToken = from.csrfToken;
+    }
+
+    it("CSRF token fixation: a binding+token pair planted from the attacker's own session is refused on the victim's session", async () => {
+      const victim = await start();
+      await victim.signUp();
+      const attacker = new Browser(app);
+      await attacker.signUp('mallory@example.com');
+      plant(victim, attacker);
+      const refresh = victim.jar.get(REFRESH)!.value;
+
+      const order = await victim.send('/api/orders', { json: { total: '1' } });
+      expectContractError(order, 403, 'CSRF_REJECTED');
+      expect(app.events.filter((e) => e.event === 'CSRF_REJECTED').at(-1)?.metadata).toMatchObject({
+        reason: 'bad_token',
+      });
+      expectContractError(
+        await victim.send('/api/auth/logout', { method: 'POST' }),
+        403,
+        'CSRF_REJECTED',
+      );
+      expectContractError(
+        await victim.send('/api/auth/refresh', { method: 'POST' }),
+        403,
+        'CSRF_REJECTED',
+      );
+      // Nothing happened: the session lives and its refresh token was not rotated.
+      expect(victim.jar.get(REFRESH)!.value).toBe(refresh);
+      expect((await victim.send('/api/auth/me')).status).toBe(200);
+      expect(app.events.filter((e) => e.event === 'LOGOUT')).toEqual([]);
+    });
+
+    it("CSRF token fixation: a pre-login pair planted from the attacker's browser is refused after login", async () => {
+      const victim = await start();
+      await victim.signUp();
+      const attacker = new Browser(app);
+      await attacker.send('/api/auth/csrf');
+      plant(victim, attacker);
+      expectContractError(
+        await victim.send('/api/orders', { json: { total: '1' } }),
+        403,
+        'CSRF_REJECTED',
+      );
+    });
+
+    it('a pre-login token does not work after login, even with its own binding cookie put back', async () => {
+      const browser = await start();
+      await browser.send('/api/auth/csrf');
+      const preLogin = { cookie: browser.jar.get(BINDING)!, token: browser.csrfToken };
+      await browser.send('/api/auth/register', {
+        json: { email: 'ada@example.com', password: PASSWORD, name: 'Ada' },
+      });
+      await browser.logIn();
+      browser.jar.set(BINDING, preLogin.cookie);
+      browser.csrfToken = preLogin.token;
+      expectContractError(
+        await browser.send('/api/orders', { json: { total: '1' } }),
+        403,
+        'CSRF_REJECTED',
+      );
+    });
+
+    it('GET /csrf on a logged-in session returns the session-bound token login gave', async () => {
+      const browser = await start();
+      const login = await browser.signUp();
+      const again = await browser.send('/api/auth/csrf');
+      expect(again.body).toEqual({
+        success: true,
+        csrfToken: (login.body as { csrfToken: string }).csrfToken,
+      });
+      expect((await browser.send('/api/orders', { json: { total: '1' } })).status).toBe(201);
+    });
+
+    it('GET /csrf after the access cookie expired still gives the session token, so refresh works', async () => {
+      const browser = await start();
+      await browser.signUp();
+      browser.jar.delete('__Host-gatehouse-access');
+      browser.csrfToken = undefined;
+      await browser.send('/api/auth/csrf');
+      expect((await browser.send('/api/auth/refresh', { method: 'POST' })).status).toBe(200);
+      expect((await browser.send('/api/orders', { json: { total: '1' } })).status).toBe(201);
+    });
+
+    it("GET /csrf replaces a binding planted from another session with one of the caller's session", async () => {
+      const victim = await start();
+      await victim.signUp();
+      const attacker = new Browser(app);
+      await attacker.signUp('mallory@example.com');
+      plant(victim, attacker);
+      const response = await victim.send('/api/auth/csrf');
+      expect(cookieLine(response, BINDING)).not.toContain(attacker.jar.get(BINDING)!.value);
+      expect((await victim.send('/api/orders', { json: { total: '1' } })).status).toBe(201);
+    });
+
+    it('a page still holding its session token can log in again', async () => {
+      const browser = await start();
+      await browser.signUp();
+      expect((await browser.send('/api/auth/refresh', { method: 'POST' })).status).toBe(200);
+      const again = await browser.send('/api/auth/login', {
+        json: { email: 'ada@example.com', password: PASSWORD },
+      });
+      expect(again.status).toBe(200);
+    });
+
+    it("attack: a refresh cookie rewritten to name the attacker's session (to match a planted pair) is refused with 401", async () => {
+      const victim = await start();
+      await victim.signUp();
+      const attacker = new Browser(app);
+      await attacker.signUp('mallory@example.com');
+      plant(victim, attacker);
+      const attackerSession = attacker.jar.get(REFRESH)!.value.split('.')[0];
+      const victimToken = victim.jar.get(REFRESH)!.value.split('.')[1];
+      victim.jar.set(REFRESH, {
+        value: `${attackerSession}.${victimToken}`,
+        path: '/api/auth/refresh',
+      });
+      const response = await victim.send('/api/auth/refresh', { method: 'POST' });
+      expectContractError(response, 401, 'TOKEN_INVALID');
+      expect(cookieLine(response, REFRESH)).toContain('Max-Age=0');
+    });
+
+    it('refuses a refresh cookie without its session id (the format before session binding) with 401', async () => {
+      const browser = await start();
+      await browser.signUp();
+      const bare = browser.jar.get(REFRESH)!.value.split('.')[1]!;
+      browser.jar.set(REFRESH, { value: bare, path: '/api/auth/refresh' });
+      expectContractError(
+        await browser.send('/api/auth/refresh', { method: 'POST' }),
+        401,
+        'TOKEN_INVALID',
+      );
+    });
   });
 });

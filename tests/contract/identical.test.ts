@@ -8,7 +8,7 @@ function normalize(response: ContractResponse) {
     .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, '<jwt>')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
     .replace(/"(refreshToken|csrfToken)":"[^"]+"/g, '"$1":"<secret>"')
-    .replace(/(gatehouse-(?:refresh|csrf))=[\w-]+;/g, '$1=<secret>;');
+    .replace(/(gatehouse-(?:refresh|csrf))=[^;]+;/g, '$1=<secret>;');
   return JSON.parse(text) as unknown;
 }
 

@@ -30,14 +30,16 @@ export interface RunningExample {
 
 /**
  * Starts an example server (`examples/<name>/server.ts`) as a child process on a free port with
- * its data in a temporary folder, and waits for its "listening" log line.
+ * its data in a temporary folder (or in `options.dataDir`, which is then kept), and waits for
+ * its "listening" log line.
  */
 export async function startExample(
   name: 'express-api' | 'fastify-api',
   env: Record<string, string> = {},
+  options: { dataDir?: string } = {},
 ): Promise<RunningExample> {
   const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), `gatehouse-${name}-`));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `gatehouse-${name}-`));
   const child = spawn(process.execPath, ['--import', 'tsx', `examples/${name}/server.ts`], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -85,10 +87,61 @@ export async function startExample(
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       const code = await exited;
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
   };
+}
+
+export interface ExampleExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  /** From spawn to exit. */
+  ms: number;
+  /** Still running at `timeoutMs`: it was killed with SIGKILL. */
+  timedOut: boolean;
+}
+
+/**
+ * Runs an example server that is expected to stop on its own (a start that must fail) on a free
+ * port with the given `DATA_DIR`, and resolves when it exits, or kills it after `timeoutMs`.
+ */
+export async function runExampleToExit(
+  name: 'express-api' | 'fastify-api',
+  env: Record<string, string> & { DATA_DIR: string },
+  timeoutMs: number,
+): Promise<ExampleExit> {
+  const port = await freePort();
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', `examples/${name}/server.ts`], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    output += chunk;
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('close', (c, s) => resolve([c, s])),
+  );
+  clearTimeout(timer);
+  return { code, signal, output, ms: Date.now() - started, timedOut };
 }
 
 /** A JSON request; resolves with status, headers and parsed body. */

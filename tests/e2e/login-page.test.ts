@@ -93,7 +93,7 @@ describe.skipIf(!hasBrowser)('login page in Chromium', () => {
 
   it('reaches the dashboard with the right password and shows the user’s name', async () => {
     await page.goto(`${app.url}/`);
-    await signIn('user-password-123');
+    await signIn('velvet otter tangerine');
     await page.waitForURL(`${app.url}/dashboard.html`);
     await page.locator('#user-name', { hasText: 'Demo User' }).waitFor();
     expect(await page.textContent('#user-name')).toBe('Demo User');

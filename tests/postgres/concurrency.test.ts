@@ -2,6 +2,7 @@
 // connection pool, race on the same account.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type Queryable } from '../../adapters/postgres/index.js';
+import { resolveTables } from '../../adapters/postgres/tables.js';
 import { type AuditEvent, createAuth, isAuthError } from '../../src/index.js';
 import { CountingHasher, ManualClock } from '../helpers/fakes.js';
 import { openPool, type TestDatabase, targets } from './databases.js';
@@ -12,6 +13,8 @@ const THRESHOLD = 5;
 const KEYS = [
   { kid: 'shared-1', alg: 'HS256' as const, key: 'a-shared-secret-of-more-than-32-bytes!!' },
 ];
+// And hash login identifiers with the same key, so both count one identifier under one key.
+const IDENTIFIER_KEY = 'shared-identifier-key-0123456789';
 
 for (const target of targets) {
   describe.skipIf(target.skip)(`two app instances on ${target.name}`, () => {
@@ -40,6 +43,7 @@ for (const target of targets) {
         clock,
         lockout: { maxAttempts: THRESHOLD },
         tokens: { keys: KEYS },
+        identifierKey: IDENTIFIER_KEY,
         ...(audit ? { audit } : {}),
       });
     }
@@ -73,6 +77,64 @@ for (const target of targets) {
         await expect(
           auth.login({ email: 'ada@example.com', password: PASSWORD }),
         ).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+      }
+    });
+
+    it('50 concurrent wrong passwords emit exactly one ACCOUNT_LOCKED (two instances, one lock, one audit event)', async () => {
+      await db.truncate();
+      const hasher = new CountingHasher();
+      const clock = new ManualClock();
+      const events: AuditEvent[] = [];
+      const record = (e: AuditEvent) => void events.push(e);
+      const [a, b] = [instance(hasher, clock, record), instance(hasher, clock, record)];
+      await a.register({ email: 'ada@example.com', password: PASSWORD, name: 'Ada' });
+
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 === 0 ? a : b).login({ email: 'ada@example.com', password: `wrong-${i}-guess` }),
+        ),
+      );
+
+      expect(results.every((r) => r.status === 'rejected')).toBe(true);
+      expect(events.filter((e) => e.event === 'ACCOUNT_LOCKED')).toHaveLength(1);
+      expect(events.filter((e) => e.event === 'LOGIN_FAILED')).toHaveLength(50);
+      await expect(b.login({ email: 'ada@example.com', password: PASSWORD })).rejects.toMatchObject(
+        { code: 'ACCOUNT_LOCKED' },
+      );
+      // Refusals while locked announce nothing further.
+      expect(events.filter((e) => e.event === 'ACCOUNT_LOCKED')).toHaveLength(1);
+    });
+
+    it('lockout store never holds the typed identifier: two instances with one identifierKey share the lock of a real and a malformed identifier', async () => {
+      await db.truncate();
+      const hasher = new CountingHasher();
+      const clock = new ManualClock();
+      const [a, b] = [instance(hasher, clock), instance(hasher, clock)];
+      await a.register({ email: 'ada@example.com', password: PASSWORD, name: 'Ada' });
+      const typed = ['ada@example.com', '<script>@@'];
+      for (const identifier of typed) {
+        for (let i = 0; i < THRESHOLD; i++) {
+          await expect(
+            (i % 2 === 0 ? a : b).login({ email: identifier, password: `wrong-${i}-guess` }),
+          ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+        }
+        // Locked on both instances: they counted the same hashed key.
+        for (const auth of [a, b]) {
+          await expect(auth.login({ email: identifier, password: PASSWORD })).rejects.toMatchObject(
+            { code: 'ACCOUNT_LOCKED' },
+          );
+        }
+      }
+
+      const table = resolveTables(db.options).loginAttempts;
+      const { rows } = await db.client.query(`SELECT * FROM ${table}`);
+      expect(rows).toHaveLength(2);
+      const stored = JSON.stringify(rows).toLowerCase();
+      for (const text of [...typed, 'ada', 'example.com', 'script']) {
+        expect(stored).not.toContain(text);
+      }
+      for (const row of rows as { key: string }[]) {
+        expect(row.key).toMatch(/^login:[A-Za-z0-9_-]{43}$/);
       }
     });
 

@@ -152,7 +152,7 @@ for (const target of targets) {
         );
         let result = await store.reserve('k', rule(T0, { backoffFactor: 10 }));
         while (result.allowed) result = await store.reserve('k', rule(T0, { backoffFactor: 10 }));
-        expect(result).toEqual({ allowed: false, lockedUntil: T0 + DAY });
+        expect(result).toEqual({ allowed: false, lockedUntil: T0 + DAY, lockedNow: true });
       });
 
       it('rounds a backoff duration like the memory store (half up)', async () => {

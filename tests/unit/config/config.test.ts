@@ -14,12 +14,13 @@ function configError(options: unknown): string {
 describe('createAuth options', () => {
   it('works with no options at all (memory stores, safe defaults)', () => {
     const auth = createAuth();
-    expect(auth.config.passwords).toMatchObject({ cost: 10, minLength: 8 });
+    expect(auth.config.passwords).toMatchObject({ cost: 10, minLength: 15 });
     expect(auth.config.lockout).toMatchObject({
       maxAttempts: 5,
       window: 15 * 60_000,
-      duration: 30 * 60_000,
-      backoffFactor: 1,
+      duration: 60_000,
+      backoffFactor: 2,
+      maxDuration: 60 * 60_000,
     });
   });
 

@@ -166,7 +166,7 @@ describe('rehash on login', () => {
 });
 
 describe('lockout', () => {
-  it('locks after 5 failures: the 6th attempt gets ACCOUNT_LOCKED with retryAfter of 30 minutes', async () => {
+  it('locks after 5 failures: the 6th attempt gets ACCOUNT_LOCKED with retryAfter of 1 minute (the default first lock)', async () => {
     const { auth } = makeAuth();
     await registerUser(auth);
     for (let i = 0; i < 5; i++)
@@ -174,7 +174,58 @@ describe('lockout', () => {
     const locked = await failLogin(auth, 'ada@example.com');
     expect(locked.code).toBe('ACCOUNT_LOCKED');
     expect(locked.status).toBe(403);
-    expect(locked.retryAfter).toBe(30 * 60);
+    expect(locked.retryAfter).toBe(60);
+  });
+
+  it('victim lockout DoS: each consecutive lock doubles from 1 min up to 1 h, a success resets it', async () => {
+    const { auth, clock } = makeAuth();
+    await registerUser(auth);
+    /** Five wrong guesses by the attacker, then the victim's own attempt: seconds locked. */
+    async function lockRound(): Promise<number> {
+      for (let i = 0; i < 5; i++)
+        expect((await failLogin(auth, 'ada@example.com')).code).toBe('INVALID_CREDENTIALS');
+      const locked = await failLogin(auth, 'ada@example.com', PASSWORD);
+      expect(locked.code).toBe('ACCOUNT_LOCKED');
+      clock.advance(locked.retryAfter! * 1000);
+      return locked.retryAfter!;
+    }
+    const rounds: number[] = [];
+    for (let i = 0; i < 8; i++) rounds.push(await lockRound());
+    expect(rounds).toEqual([60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    // The victim logs in once the lock ends: the next attacker round locks for 1 minute again.
+    await expect(
+      auth.login({ email: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toBeTruthy();
+    expect(await lockRound()).toBe(60);
+  });
+
+  it('50 concurrent wrong passwords emit exactly one ACCOUNT_LOCKED', async () => {
+    const { auth, events } = makeAuth();
+    await registerUser(auth);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        failLogin(auth, 'ada@example.com', `wrong-password-${i}`),
+      ),
+    );
+    expect(results.filter((e) => e.code === 'ACCOUNT_LOCKED').length).toBe(45);
+    const locks = events.filter((e) => e.event === 'ACCOUNT_LOCKED');
+    expect(locks).toHaveLength(1);
+    expect(locks[0]?.metadata).toMatchObject({
+      lockedUntil: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      emailHash: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+  });
+
+  it('emits one ACCOUNT_LOCKED per lock when failures lock one after the other (sequential guessing)', async () => {
+    const { auth, clock, events } = makeAuth();
+    await registerUser(auth);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 7; i++) await failLogin(auth, 'ada@example.com');
+      clock.advance(60 * MINUTE);
+    }
+    const locks = events.filter((e) => e.event === 'ACCOUNT_LOCKED');
+    expect(locks).toHaveLength(2);
+    expect(locks.map((e) => e.userId)).toEqual([expect.any(String), expect.any(String)]);
   });
 
   it('refuses a locked identifier before computing any hash', async () => {
@@ -191,7 +242,7 @@ describe('lockout', () => {
     await registerUser(auth);
     for (let i = 0; i < 5; i++) await failLogin(auth, 'ada@example.com');
     expect((await failLogin(auth, 'ada@example.com', PASSWORD)).code).toBe('ACCOUNT_LOCKED');
-    clock.advance(30 * MINUTE - 1000);
+    clock.advance(MINUTE - 1000);
     const stillLocked = await failLogin(auth, 'ada@example.com', PASSWORD);
     expect(stillLocked.code).toBe('ACCOUNT_LOCKED');
     expect(stillLocked.retryAfter).toBe(1);
@@ -299,7 +350,7 @@ describe('lockout', () => {
       await expect(
         auth.changePassword(user.id, {
           currentPassword: 'not-it-at-all',
-          newPassword: 'brand-new-pass',
+          newPassword: 'violet tangerine orbit 42',
         }),
       ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     }

@@ -27,7 +27,7 @@ describe('example configuration from the environment', () => {
     expect(config.JWT_EXPIRES_IN.ms).toBe(15 * 60_000);
     expect(config.REFRESH_EXPIRES_IN.ms).toBe(30 * 86_400_000);
     expect(config.AUTH_LOGIN_RATE_LIMIT).toMatchObject({ limit: 5, windowMs: 60_000 });
-    expect(config.AUTH_LOCKOUT_DURATION.ms).toBe(30 * 60_000);
+    expect(config.AUTH_LOCKOUT_DURATION.ms).toBe(60_000);
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
@@ -49,6 +49,7 @@ describe('example configuration from the environment', () => {
     const message = configError({ NODE_ENV: 'production', INSECURE_COOKIES: 'true' });
     expect(message).toMatch(/JWT_SECRET: is required when NODE_ENV=production/);
     expect(message).toMatch(/INSECURE_COOKIES: cannot be enabled when NODE_ENV=production/);
+    expect(message).toMatch(/AUTH_IDENTIFIER_KEY: is required when NODE_ENV=production/);
     expect(configError({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA' })).toMatch(
       /JWT_PRIVATE_KEY: is required/,
     );

@@ -85,6 +85,47 @@ describe('CsrfProtection', () => {
   });
 });
 
+describe('CsrfProtection bound to a session', () => {
+  const binding = csrf.newBinding();
+  const s1 = '6f1c2a4e-0d6b-4f55-9a43-5c1b0f7e9a21';
+  const s2 = '0b9d8c7e-1a2b-4c3d-8e4f-5a6b7c8d9e0f';
+  const check = (token: string, cookie: string, sessionId?: string) =>
+    csrf.tokenRejection(cookie, token, sessionId);
+
+  it('accepts the token bound to the request’s session', () => {
+    expect(check(csrf.tokenFor(binding, s1), binding, s1)).toBeNull();
+  });
+
+  it("attack: refuses the same binding's token bound to another session", () => {
+    expect(check(csrf.tokenFor(binding, s2), binding, s1)).toBe('bad_token');
+  });
+
+  it('attack: refuses the pre-login token of the binding on a session’s request', () => {
+    expect(check(csrf.tokenFor(binding), binding, s1)).toBe('bad_token');
+  });
+
+  it('attack: a session id cannot be smuggled through the binding (domain separation)', () => {
+    expect(csrf.tokenFor(binding, s1)).not.toBe(csrf.tokenFor(`${binding}:${s1}`));
+  });
+
+  it('before login, accepts the binding’s token and the token of the session named in the cookie', () => {
+    const cookie = csrf.cookieValue(binding, s1);
+    expect(check(csrf.tokenFor(binding), cookie)).toBeNull();
+    expect(check(csrf.tokenFor(binding, s1), cookie)).toBeNull();
+    expect(check(csrf.tokenFor(binding, s2), cookie)).toBe('bad_token');
+  });
+
+  it.each([
+    ['a session id with a dot', `${'A'.repeat(43)}.a.b`],
+    ['an empty session id', `${'A'.repeat(43)}.`],
+    ['a 129-character session id', `${'A'.repeat(43)}.${'x'.repeat(129)}`],
+    ['a short binding', 'short.abc'],
+  ])('refuses a binding cookie with %s as no binding', (_what, cookie) => {
+    expect(csrf.parseBinding(cookie)).toBeNull();
+    expect(check('token', cookie)).toBe('no_binding');
+  });
+});
+
 describe('the cookies option of createAuth', () => {
   afterEach(() => {
     vi.unstubAllEnvs();

@@ -5,6 +5,8 @@ import {
   bcryptHasher,
   checkNewPassword,
   hashPassword,
+  isCommonPassword,
+  isRepetitivePassword,
   normalizePassword,
   verifyPassword,
 } from '../../../src/index.js';
@@ -125,7 +127,8 @@ describe('password length and normalisation', () => {
   });
 
   it('counts length in code points: 8 emoji meet a minimum of 8', async () => {
-    await expect(checkNewPassword('🔑'.repeat(8), { minLength: 8 })).resolves.toBe('🔑'.repeat(8));
+    const emoji = '🔑🐎🔋📎🌵🦀🎲🧭';
+    await expect(checkNewPassword(emoji, { minLength: 8 })).resolves.toBe(emoji);
   });
 
   it('refuses 7 emoji for a minimum of 8 although they are 14 UTF-16 units', async () => {
@@ -136,8 +139,10 @@ describe('password length and normalisation', () => {
   });
 
   it('refuses a password the check hook rejects, with its reason', async () => {
-    const check = (pw: string) => (pw === 'password123' ? 'it is on the blocklist' : null);
-    await expect(checkNewPassword('password123', { minLength: 8, check })).rejects.toMatchObject({
+    const check = (pw: string) => (pw === 'blocked-by-hook' ? 'it is on the blocklist' : null);
+    await expect(
+      checkNewPassword('blocked-by-hook', { minLength: 8, check }),
+    ).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
       message: 'Password refused: it is on the blocklist',
     });
@@ -191,7 +196,12 @@ describe('password policy properties', () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 80 }), async (pw) => {
         const normalized = pw.normalize('NFKC');
-        const expected = pw.length > 0 && bytes(normalized) <= 72 && [...normalized].length >= 8;
+        const expected =
+          pw.length > 0 &&
+          bytes(normalized) <= 72 &&
+          [...normalized].length >= 8 &&
+          !isCommonPassword(normalized) &&
+          !isRepetitivePassword(normalized);
         const accepted = await checkNewPassword(pw, { minLength: 8 }).then(
           () => true,
           () => false,

@@ -45,7 +45,7 @@ describe('createAuth tokens', () => {
 
   it('refresh rotates and reloads the user’s role', async () => {
     const { auth, login, user } = await loggedIn();
-    await auth.setRole(user.id, 'admin');
+    await auth.setRole(user.id, 'admin', { revokeSessions: false });
     const next = await auth.refresh(login.refreshToken);
     expect((await auth.verifyAccessToken(next.token)).role).toBe('admin');
     expect((await refusal(auth.refresh(login.refreshToken))).code).toBe('TOKEN_INVALID');
