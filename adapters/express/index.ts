@@ -63,7 +63,7 @@ function toHttpRequest(req: Request, body?: Uint8Array): HttpRequest {
     method: req.method,
     headers: req.headers,
     rawHeaders: req.rawHeaders,
-    ip: req.ip ?? req.socket.remoteAddress,
+    ip: req.ip ?? req.socket?.remoteAddress,
     body,
   };
 }

@@ -132,7 +132,24 @@ export async function openDatabase(
   }
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
-  pool.on('error', (err) => logger.error('database pool error', { error: err.message }));
+  // An idle connection dropped by the server (an outage) emits one error per pooled connection:
+  // log the first, then at most one line per 10 s with how many were dropped meanwhile. Queries
+  // that fail are logged by gatehouse's outage tracker.
+  let lastPoolError = Number.NEGATIVE_INFINITY;
+  let droppedSince = 0;
+  pool.on('error', (err) => {
+    const now = Date.now();
+    if (now - lastPoolError < 10_000) {
+      droppedSince++;
+      return;
+    }
+    logger.warn('database connection dropped', {
+      error: err.message,
+      ...(droppedSince > 0 ? { droppedSinceLastLine: droppedSince } : {}),
+    });
+    lastPoolError = now;
+    droppedSince = 0;
+  });
   const db: Database = { client: pool, embedded: false, close: () => pool.end() };
   logger.info('database: PostgreSQL', { via: 'DATABASE_URL' });
   try {

@@ -95,7 +95,11 @@ export const envSchema = z
     /** Keys the hashes of login identifiers (lockout counters, audit); same on every instance. */
     AUTH_IDENTIFIER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     ADMIN_EMAIL: z.string().email('must be an email address').optional(),
-    ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    // The full password policy (common, repetitive, context words) runs when the admin is seeded.
+    ADMIN_PASSWORD: z
+      .string()
+      .min(15, 'must be at least 15 characters (the password policy)')
+      .optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Cookie mode without the Secure attribute, for plain http on localhost; refused in production. */
     INSECURE_COOKIES: z

@@ -25,8 +25,12 @@ export function exampleHandlers(ctx: ExampleContext) {
     getUser: (user: PublicUser) => ({ success: true, user }),
 
     /** PUT /api/users/:id: only `name` is taken; other fields (role, email...) are ignored. */
-    async updateUser(id: string, body: unknown) {
-      const user = await ctx.auth.updateUser(id, { name: fieldOf(body, 'name') });
+    async updateUser(id: string, body: unknown, caller: Caller) {
+      const user = await ctx.auth.updateUser(
+        id,
+        { name: fieldOf(body, 'name') },
+        { actorId: caller.userId },
+      );
       return { success: true, user };
     },
 

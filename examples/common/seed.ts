@@ -1,4 +1,5 @@
 import type { Auth, AuthError } from 'gatehouse';
+import { ConfigError } from './env.js';
 import type { JsonLogger } from './logger.js';
 
 /** The demo accounts seeded into the embedded database, printed at start. */
@@ -55,6 +56,12 @@ export async function seed(
       ...options.admin,
       name: 'Administrator',
       role: 'admin',
+    }).catch((err: unknown) => {
+      // A refused ADMIN_PASSWORD is a configuration error: say which variable and why.
+      if ((err as AuthError).code !== 'VALIDATION_ERROR') throw err;
+      throw new ConfigError(
+        `Invalid configuration:\n  ${(err as AuthError).details?.['field'] === 'password' ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}: ${(err as Error).message}`,
+      );
     });
     logger.info('admin account ready', { created, promoted });
   }

@@ -64,7 +64,7 @@ export function buildExpressApp(ctx: ExampleContext) {
     gate.authorize('users:update', { resource: loadUser }),
     jsonBody,
     async (req, res) => {
-      res.json(await handlers.updateUser(String(req.params.id), req.body));
+      res.json(await handlers.updateUser(String(req.params.id), req.body, caller(req)));
     },
   );
   app.delete(

@@ -64,7 +64,8 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
     routes.put(
       '/api/users/:id',
       { preHandler: [app.authenticate, app.authorize('users:update', { resource: loadUser })] },
-      async (request) => handlers.updateUser((request as WithId).params.id, request.body),
+      async (request) =>
+        handlers.updateUser((request as WithId).params.id, request.body, caller(request)),
     );
     routes.delete(
       '/api/users/:id',

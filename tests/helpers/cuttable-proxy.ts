@@ -1,4 +1,5 @@
 import net from 'node:net';
+import pg from 'pg';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of a database server that a test can cut (every open
@@ -35,4 +36,26 @@ export async function cuttableProxy(target: { hostname: string; port: string | n
       if (server.listening) await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/**
+ * A pg pool reaching the server of `databaseUrl` through a {@link cuttableProxy} (pg lets a
+ * connectionString override host and port, so the URL is taken apart here), optionally with a
+ * schema as its search path.
+ */
+export async function poolBehindProxy(databaseUrl: string, schema?: string) {
+  const url = new URL(databaseUrl);
+  const proxy = await cuttableProxy(url);
+  const pool = new pg.Pool({
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.slice(1),
+    host: '127.0.0.1',
+    port: proxy.port,
+    max: 4,
+    connectionTimeoutMillis: 2000,
+    ...(schema === undefined ? {} : { options: `-c search_path="${schema}"` }),
+  });
+  pool.on('error', () => {});
+  return { proxy, pool };
 }

@@ -12,6 +12,7 @@ import {
   toServerError,
 } from '../../adapters/postgres/index.js';
 import { createAuth, createAuthHttp } from '../../src/index.js';
+import { poolBehindProxy } from '../helpers/cuttable-proxy.js';
 import { CountingHasher, ManualClock } from '../helpers/fakes.js';
 import { DATABASE_URL, freshSchema, openPool, server } from './databases.js';
 
@@ -226,41 +227,6 @@ describe('toServerError', () => {
   });
 });
 
-/** A TCP proxy in front of the test server that the test can cut and restore. */
-async function cuttableProxy(target: URL) {
-  const sockets = new Set<net.Socket>();
-  const serverSocket = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  const port = await new Promise<number>((resolve) => {
-    serverSocket.listen(0, '127.0.0.1', () =>
-      resolve((serverSocket.address() as net.AddressInfo).port),
-    );
-  });
-  return {
-    port,
-    async cut() {
-      await new Promise<void>((resolve) => {
-        serverSocket.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-    },
-    async restore() {
-      await new Promise<void>((resolve) => serverSocket.listen(port, '127.0.0.1', resolve));
-    },
-    async close() {
-      for (const s of sockets) s.destroy();
-      if (serverSocket.listening) await new Promise((resolve) => serverSocket.close(resolve));
-    },
-  };
-}
-
 describe.skipIf(server.skip)('outage and recovery on a PostgreSQL server (DATABASE_URL)', () => {
   const schema = freshSchema();
   let admin: pg.Pool;
@@ -274,19 +240,7 @@ describe.skipIf(server.skip)('outage and recovery on a PostgreSQL server (DATABA
   });
 
   it('fails login, refresh, verification and registration closed with 503 while the network to the database is cut, then works again', async () => {
-    const url = new URL(DATABASE_URL!);
-    const proxy = await cuttableProxy(url);
-    // (pg lets a connectionString override host and port, so the URL is taken apart here.)
-    const pool = new pg.Pool({
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      database: url.pathname.slice(1),
-      host: '127.0.0.1',
-      port: proxy.port,
-      max: 4,
-      connectionTimeoutMillis: 2000,
-    });
-    pool.on('error', () => {});
+    const { proxy, pool } = await poolBehindProxy(DATABASE_URL!);
     try {
       const db = createPostgresStores(pool, { schema });
       const clock = new ManualClock(T0);

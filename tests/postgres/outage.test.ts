@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPostgresStores,
@@ -16,7 +16,7 @@ import {
   withTransaction,
 } from '../../adapters/postgres/index.js';
 import { AuthError, type Logger } from '../../src/index.js';
-import { cuttableProxy } from '../helpers/cuttable-proxy.js';
+import { poolBehindProxy } from '../helpers/cuttable-proxy.js';
 import {
   call,
   GENERIC_SERVER_ERROR,
@@ -241,26 +241,8 @@ describe.skipIf(server.skip)('database outage on a PostgreSQL server (DATABASE_U
     await admin.end();
   });
 
-  /** A pool reaching the server through a proxy the test can cut, in the suite's schema. */
-  async function poolBehindProxy() {
-    const url = new URL(DATABASE_URL!);
-    const proxy = await cuttableProxy(url);
-    const pool = new pg.Pool({
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      database: url.pathname.slice(1),
-      host: '127.0.0.1',
-      port: proxy.port,
-      max: 4,
-      connectionTimeoutMillis: 2000,
-      options: `-c search_path="${schema}"`,
-    });
-    pool.on('error', () => {});
-    return { proxy, pool };
-  }
-
   it('the network to the server cut mid-run: store calls answer 503, the first is logged with its code, and one "database is back" line follows the restore', async () => {
-    const { proxy, pool } = await poolBehindProxy();
+    const { proxy, pool } = await poolBehindProxy(DATABASE_URL!, schema);
     try {
       await migrate(pool, { schema });
       const clock = new ManualClock();
@@ -300,7 +282,7 @@ describe.skipIf(server.skip)('database outage on a PostgreSQL server (DATABASE_U
   });
 
   it('both example apps answer POST and GET /api/orders with 503 and the generic body while the server is cut off, log it once, and work again after', async () => {
-    const { proxy, pool } = await poolBehindProxy();
+    const { proxy, pool } = await poolBehindProxy(DATABASE_URL!, schema);
     await prepareExampleDatabase(pool, { schema });
     const apps = await startExampleApps({ client: pool, embedded: false, close: () => pool.end() });
     try {

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAuth, parseDuration } from '../../../src/index.js';
-
-function configError(options: unknown): string {
-  try {
-    createAuth(options as never);
-  } catch (err) {
-    expect(err).toMatchObject({ code: 'INVALID_CONFIG' });
-    return (err as Error).message;
-  }
-  throw new Error('createAuth accepted invalid options');
-}
+import { configError } from '../../helpers/config-errors.js';
 
 describe('createAuth options', () => {
   it('works with no options at all (memory stores, safe defaults)', () => {

@@ -3,28 +3,8 @@
 // is INVALID_CONFIG at start naming the option and the maximum, never Infinity and a 500 later.
 
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../examples/common/env.js';
 import { createAuth, MAX_DURATION_MS, parseDuration } from '../../../src/index.js';
-
-function configError(options: unknown): string {
-  try {
-    createAuth(options as never);
-  } catch (err) {
-    expect(err).toMatchObject({ code: 'INVALID_CONFIG' });
-    return (err as Error).message;
-  }
-  throw new Error('createAuth accepted invalid options');
-}
-
-function envError(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect((err as Error).name).toBe('ConfigError');
-    return (err as Error).message;
-  }
-  throw new Error('loadConfig accepted a bad environment');
-}
+import { configError, envError } from '../../helpers/config-errors.js';
 
 const HUGE_OR_MALFORMED: [string, unknown][] = [
   ['1e308 seconds (Infinity once in milliseconds)', 1e308],

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAuth } from '../../../src/index.js';
-
-function configError(options: unknown): string {
-  try {
-    createAuth(options as never);
-  } catch (err) {
-    expect(err).toMatchObject({ code: 'INVALID_CONFIG' });
-    return (err as Error).message;
-  }
-  throw new Error('createAuth accepted invalid options');
-}
+import { configError } from '../../helpers/config-errors.js';
 
 describe('lockout options', () => {
   it('defaults to a progressive lock: 1 minute, doubling, at most 1 hour (victim lockout DoS)', () => {

@@ -1,16 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../examples/common/env.js';
-
-function configError(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect((err as Error).name).toBe('ConfigError');
-    return (err as Error).message;
-  }
-  throw new Error('loadConfig accepted a bad environment');
-}
+import { envError as configError } from '../../helpers/config-errors.js';
 
 describe('example configuration from the environment', () => {
   it('uses the documented defaults', () => {
@@ -41,6 +32,10 @@ describe('example configuration from the environment', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL:/],
     [{ ADMIN_EMAIL: 'root@example.com' }, /ADMIN_PASSWORD: must be set together/],
     [{ JWT_SECRET: 'short' }, /JWT_SECRET: must be at least 32 characters/],
+    [
+      { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'short admin' },
+      /ADMIN_PASSWORD: must be at least 15 characters/,
+    ],
   ])('names the variable of a bad value: %j', (env, message) => {
     expect(configError(env)).toMatch(message);
   });

@@ -4,17 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../examples/common/env.js';
-import { createAuth, parseRateLimit } from '../../../src/index.js';
-
-function configError(options: unknown): string {
-  try {
-    createAuth(options as never);
-  } catch (err) {
-    expect(err).toMatchObject({ code: 'INVALID_CONFIG' });
-    return (err as Error).message;
-  }
-  throw new Error('createAuth accepted invalid options');
-}
+import { parseRateLimit } from '../../../src/index.js';
+import { configError } from '../../helpers/config-errors.js';
 
 const UNIT_TABLE: [string, number][] = [
   ['s', 1000],
