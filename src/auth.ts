@@ -1,3 +1,9 @@
+import type { AccountContext } from './account/account-context.js';
+import { AccountMail } from './account/account-mail.js';
+import { BackgroundTasks, describeError } from './account/background-tasks.js';
+import { EmailVerification } from './account/email-verification.js';
+import { PasswordReset } from './account/password-reset.js';
+import { SignUp } from './account/sign-up.js';
 import { AuditEmitter, type RequestContext } from './audit/emitter.js';
 import { type AuthOptions, resolveAuthOptions } from './config.js';
 import { normalizeEmail } from './credentials/email.js';
@@ -10,6 +16,7 @@ import {
   toPublicUser,
 } from './credentials/service.js';
 import { AuthError } from './errors.js';
+import { createMailWorker, type MailFlushResult } from './mail/worker.js';
 import { bcryptHasher } from './passwords/hasher.js';
 import { accessDeniedMetadata } from './policy/access-denied.js';
 import type { Policy, PolicyModelOf, UntypedPolicy } from './policy/policy.js';
@@ -23,6 +30,8 @@ import type {
 import { RateLimiter } from './ratelimit/limiter.js';
 import { cryptoRandom, silentLogger, systemClock } from './runtime.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+import { MemoryMailOutbox } from './stores/memory-mail-outbox.js';
+import { MemoryOneTimeTokenStore } from './stores/memory-one-time-token-store.js';
 import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
 import { MemoryTokenStore } from './stores/memory-token-store.js';
 import { MemoryUserStore } from './stores/memory-user-store.js';
@@ -68,19 +77,21 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     audit,
   });
   const hasher = config.passwordHasher ?? bcryptHasher;
+  const passwordRules = {
+    minLength: config.passwords.minLength,
+    check: config.passwords.check,
+    productName: config.passwords.productName,
+    breached: config.passwords.breached,
+    logger,
+  };
+  const lockoutKey = lockoutKeyHasher(identifierKey);
 
   const credentials = new CredentialService({
     users,
     attempts,
     hasher,
     cost: config.passwords.cost,
-    rules: {
-      minLength: config.passwords.minLength,
-      check: config.passwords.check,
-      productName: config.passwords.productName,
-      breached: config.passwords.breached,
-      logger,
-    },
+    rules: passwordRules,
     lockout: {
       maxAttempts: config.lockout.maxAttempts,
       windowMs: config.lockout.window,
@@ -88,8 +99,9 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       backoffFactor: config.lockout.backoffFactor,
       maxLockMs: config.lockout.maxDuration,
     },
-    lockoutKey: lockoutKeyHasher(identifierKey),
+    lockoutKey,
     defaultRole: config.defaultRole,
+    requireVerifiedEmail: config.emailVerification.required,
     clock,
     logger,
     audit,
@@ -108,6 +120,64 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     audit,
     logger,
   });
+
+  // Account recovery and email verification (src/account/). The memory defaults share one outbox,
+  // so that a token and its mail are stored in one step.
+  const outbox = config.stores.outbox ?? new MemoryMailOutbox({ logger, maxPending: 10_000 });
+  const oneTimeTokens =
+    config.stores.oneTimeTokens ??
+    new MemoryOneTimeTokenStore(outbox instanceof MemoryMailOutbox ? { outbox } : {});
+  const mailWorker = config.mail
+    ? createMailWorker({
+        store: outbox,
+        mailer: config.mail.mailer,
+        clock,
+        logger,
+        audit,
+        retry: {
+          maxAttempts: config.mail.retry.maxAttempts,
+          initialDelayMs: config.mail.retry.initialDelay,
+          maxDelayMs: config.mail.retry.maxDelay,
+        },
+        pollIntervalMs: config.mail.pollInterval,
+      })
+    : null;
+  const backgroundTasks = new BackgroundTasks(logger);
+  const account: AccountContext = {
+    users,
+    oneTimeTokens,
+    outbox,
+    mail:
+      config.mail && mailWorker
+        ? {
+            compose: new AccountMail(config.mail, config.passwords.productName ?? 'gatehouse'),
+            worker: mailWorker,
+          }
+        : null,
+    tasks: backgroundTasks,
+    rateLimiter,
+    audit,
+    clock,
+    random,
+    logger,
+  };
+  const emailVerification = new EmailVerification(account, config.emailVerification.tokenTtl);
+  const passwordReset = new PasswordReset(account, {
+    ttlMs: config.passwordReset.tokenTtl,
+    hasher,
+    cost: config.passwords.cost,
+    rules: passwordRules,
+    attempts,
+    lockoutKey,
+    revokeSessions: (userId, context) =>
+      tokens.revokeUserSessions(userId, 'password_reset', { context }),
+  });
+  const signUp = new SignUp(account, {
+    register: (input, context) => credentials.register(input, context),
+    verification: emailVerification,
+  });
+  mailWorker?.start();
+  let closing: Promise<void> | undefined;
 
   // Checks are typed by the configured policy's resources and actions.
   type Model = PolicyModelOf<P>;
@@ -134,7 +204,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     /** The resolved, validated options (read-only view). */
     config,
     /** The stores in use (the configured ones or the memory defaults). */
-    stores: { users, attempts, rateLimits, tokens: tokenStore },
+    stores: { users, attempts, rateLimits, tokens: tokenStore, oneTimeTokens, outbox },
     /** The clock in use. */
     clock,
     /** The audit emitter (adapters emit RATE_LIMITED / CSRF_REJECTED through it). */
@@ -208,8 +278,146 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
      * Registers a user with the default role. Throws VALIDATION_ERROR (bad email, name or
      * password) or EMAIL_TAKEN. The result never carries the hash.
      */
-    register(input: RegisterInput, context: RequestContext = {}): Promise<PublicUser> {
-      return credentials.register(input, context);
+    async register(input: RegisterInput, context: RequestContext = {}): Promise<PublicUser> {
+      const user = await credentials.register(input, context);
+      if (account.mail) {
+        try {
+          await emailVerification.send(user, context);
+        } catch (err) {
+          // The account exists: its owner can ask for a new link (requestEmailVerification).
+          logger.error('could not send the verification mail at registration', {
+            userId: user.id,
+            ...describeError(err),
+          });
+        }
+      }
+      return user;
+    },
+
+    /**
+     * The enumeration-safe registration (the register route when `emailVerification.required`):
+     * resolves the same way, after the same work, whether the email is new or taken. A new email
+     * gets an account and a verification mail; the owner of a taken one gets a notice ("someone
+     * tried to create an account with your address") and nothing is created. VALIDATION_ERROR for
+     * bad input (it reveals nothing about existence); INVALID_CONFIG without `mail`.
+     *
+     * @example
+     * ```ts
+     * await auth.signUp({ email, password, name }, { ip: req.ip });
+     * res.status(202).json({ success: true, message: 'Check your email to finish creating your account.' });
+     * ```
+     */
+    signUp(input: RegisterInput, context: RequestContext = {}): Promise<void> {
+      return signUp.signUp(input, context);
+    },
+
+    /**
+     * Asks for a password-reset link. Always resolves the same way, after the same work, whether
+     * the account exists, is disabled or is locked; the link (valid `passwordReset.tokenTtl`) and
+     * its mail are made off the request path, for an active account only. Over
+     * `rateLimits.forgotEmail` it resolves just the same and sends nothing. VALIDATION_ERROR only
+     * for a non-string or over-long input; INVALID_CONFIG without `mail`.
+     *
+     * @example
+     * ```ts
+     * await auth.requestPasswordReset(req.body.email, { ip: req.ip });
+     * res.status(202).json({ success: true, message: 'If an account exists for that email, we sent a link to reset the password.' });
+     * ```
+     */
+    requestPasswordReset(email: string, context: RequestContext = {}): Promise<void> {
+      return passwordReset.request(email, context);
+    },
+
+    /**
+     * Sets a new password with a reset link's token: checks the password policy (VALIDATION_ERROR,
+     * the link stays usable), replaces the hash, ends every session, clears the lockout, marks the
+     * email verified. LINK_INVALID for an unknown, used, superseded or expired token alike.
+     *
+     * @example
+     * ```ts
+     * await auth.resetPassword({ token: req.body.token, password: req.body.password }, { ip: req.ip });
+     * ```
+     */
+    resetPassword(
+      input: { token: string; password: string },
+      context: RequestContext = {},
+    ): Promise<void> {
+      return passwordReset.reset(input, context);
+    },
+
+    /**
+     * Sends a new verification link to an authenticated user (RATE_LIMITED past
+     * `rateLimits.resendVerification`); resolves without a mail when the email is already
+     * verified. INVALID_CONFIG without `mail`.
+     *
+     * @example
+     * ```ts
+     * await auth.requestEmailVerification(req.auth.userId, { ip: req.ip });
+     * res.status(202).json({ success: true });
+     * ```
+     */
+    requestEmailVerification(userId: string, context: RequestContext = {}): Promise<void> {
+      return emailVerification.request(userId, context);
+    },
+
+    /**
+     * Consumes a verification link's token and marks the email verified; returns the user.
+     * LINK_INVALID for an unknown, used, superseded or expired token.
+     *
+     * @example
+     * ```ts
+     * const user = await auth.verifyEmail(req.body.token, { ip: req.ip });
+     * res.json({ success: true, user });
+     * ```
+     */
+    verifyEmail(token: string, context: RequestContext = {}): Promise<PublicUser> {
+      return emailVerification.verify(token, context);
+    },
+
+    /** The mail outbox: wait for queued mail, count what waits. */
+    mail: {
+      /**
+       * Waits for the background work of earlier requests (reset links being issued), then
+       * delivers everything due now. For tests and shutdown.
+       *
+       * @example
+       * ```ts
+       * await auth.requestPasswordReset('ada@example.com');
+       * await auth.mail.flush(); // the mailer has been called
+       * ```
+       */
+      async flush(): Promise<MailFlushResult> {
+        await backgroundTasks.idle();
+        return mailWorker ? mailWorker.flush() : { delivered: 0, failed: 0 };
+      },
+      /**
+       * How many messages wait for delivery.
+       *
+       * @example
+       * ```ts
+       * metrics.gauge('mail_pending', await auth.mail.pending());
+       * ```
+       */
+      pending(): Promise<number> {
+        return outbox.pending();
+      },
+    },
+
+    /**
+     * Stops the mail worker after waiting for the background work of earlier requests and the
+     * deliveries in flight. Idempotent; call it at shutdown.
+     *
+     * @example
+     * ```ts
+     * process.on('SIGTERM', async () => { await auth.close(); server.close(); });
+     * ```
+     */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await backgroundTasks.idle();
+        await mailWorker?.close();
+      })();
+      return closing;
     },
 
     /**

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  emailVerificationSchema,
+  mailOptionsSchema,
+  passwordResetSchema,
+} from './account/options.js';
 import type { AuditSink } from './audit/events.js';
 import { secretBytes } from './credentials/identifier-key.js';
 import { lockoutSchema } from './credentials/lockout-options.js';
@@ -8,7 +13,14 @@ import { passwordsSchema } from './passwords/options.js';
 import type { Policy } from './policy/policy.js';
 import { rateLimitsSchema } from './ratelimit/limiter.js';
 import type { Clock, Logger, RandomSource } from './runtime.js';
-import type { AttemptStore, RateLimitStore, TokenStore, UserStore } from './stores/types.js';
+import type {
+  AttemptStore,
+  MailOutboxStore,
+  OneTimeTokenStore,
+  RateLimitStore,
+  TokenStore,
+  UserStore,
+} from './stores/types.js';
 import { tokenOptionsSchema } from './tokens/options.js';
 import { parseOptions } from './validation.js';
 
@@ -49,6 +61,21 @@ export const storesSchema = z
       'prune',
     ]).optional(),
     rateLimits: implementing<RateLimitStore>('a RateLimitStore', ['hit', 'reset']).optional(),
+    oneTimeTokens: implementing<OneTimeTokenStore>('a OneTimeTokenStore', [
+      'issue',
+      'consume',
+      'find',
+      'revokeUserTokens',
+      'prune',
+    ]).optional(),
+    outbox: implementing<MailOutboxStore>('a MailOutboxStore', [
+      'enqueue',
+      'claim',
+      'markDelivered',
+      'markFailed',
+      'pending',
+      'prune',
+    ]).optional(),
   })
   .strict();
 
@@ -70,10 +97,16 @@ export const authOptionsSchema = z
     lockout: lockoutSchema.prefault({}),
     /** Access tokens, keys, refresh sessions and the verify cache; see docs/tokens.md. */
     tokens: tokenOptionsSchema.prefault({}),
-    /** Per-IP limits of the login, register and refresh routes; see docs/express.md. */
+    /** Per-IP limits of the routes, per-email reset mails and per-user resends; see docs/configuration.md. */
     rateLimits: rateLimitsSchema.prefault({}),
     /** Cookie mode with its CSRF defence (absent: tokens travel in JSON bodies); see docs/cookies-csrf.md. */
     cookies: cookieModeSchema.optional(),
+    /** The mailer and the links of password-reset and verification mails; see docs/account-recovery.md. */
+    mail: mailOptionsSchema.optional(),
+    /** Password-reset links; see docs/account-recovery.md. */
+    passwordReset: passwordResetSchema.prefault({}),
+    /** Email verification links, and whether a verified email is required to log in. */
+    emailVerification: emailVerificationSchema.prefault({}),
     defaultRole: z.string().min(1).default('user'),
     audit: fn<AuditSink>('a function (event) => void').optional(),
     /**
@@ -104,6 +137,14 @@ export const authOptionsSchema = z
   })
   .strict()
   .superRefine((options, ctx) => {
+    if (options.emailVerification.required && options.mail === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['emailVerification', 'required'],
+        message:
+          'needs the mail option (createAuth({ mail: { mailer, publicUrl } })): without a mailer no account could ever verify its email and log in',
+      });
+    }
     const { identifierKey, auditEmailKey } = options;
     if (identifierKey && auditEmailKey && !sameBytes(identifierKey, auditEmailKey)) {
       ctx.addIssue({

@@ -11,6 +11,10 @@
  */
 export const ERROR_CODES = {
   VALIDATION_ERROR: { status: 400, message: 'The request is invalid.' },
+  LINK_INVALID: {
+    status: 400,
+    message: 'This link is invalid or has expired. Please request a new one.',
+  },
   INVALID_CREDENTIALS: { status: 401, message: 'Invalid email or password. Please try again.' },
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
   TOKEN_EXPIRED: { status: 401, message: 'The token has expired.' },
@@ -21,6 +25,10 @@ export const ERROR_CODES = {
       'Your account has been temporarily locked due to multiple failed login attempts. Please contact support or try again later.',
   },
   FORBIDDEN: { status: 403, message: 'You do not have permission to do this.' },
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    message: 'Please verify your email address first. Check your inbox or request a new link.',
+  },
   CSRF_REJECTED: { status: 403, message: 'The request failed the cross-site request check.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   EMAIL_TAKEN: { status: 409, message: 'An account with this email already exists.' },

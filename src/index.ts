@@ -46,6 +46,16 @@ export {
   markPublic,
   PUBLIC_MARK,
 } from './http/route-marks.js';
+export type { Mailer, MailMessage } from './mail/message.js';
+export type { MailTemplate, MailTemplateData } from './mail/templates.js';
+export { defaultMailTemplates, escapeHtml, renderMail } from './mail/templates.js';
+export type {
+  MailFlushResult,
+  MailWorker,
+  MailWorkerOptions,
+  MailWorkerTimers,
+} from './mail/worker.js';
+export { createMailWorker } from './mail/worker.js';
 export type {
   BreachedPasswordCheckOptions,
   BreachedPasswordCheckResult,
@@ -107,6 +117,10 @@ export { parseRateLimit, RateLimiter } from './ratelimit/limiter.js';
 export type { Clock, Logger, RandomSource } from './runtime.js';
 export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
 export { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+export type { MemoryMailOutboxOptions, MemoryOutboxEntry } from './stores/memory-mail-outbox.js';
+export { MemoryMailOutbox } from './stores/memory-mail-outbox.js';
+export type { MemoryOneTimeTokenStoreOptions } from './stores/memory-one-time-token-store.js';
+export { MemoryOneTimeTokenStore } from './stores/memory-one-time-token-store.js';
 export { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
 export type { MemoryTokenStoreOptions } from './stores/memory-token-store.js';
 export { MemoryTokenStore } from './stores/memory-token-store.js';
@@ -115,7 +129,13 @@ export type {
   AttemptReservation,
   AttemptStore,
   LockoutRule,
+  MailKind,
+  MailOutboxStore,
   NewUser,
+  OneTimeTokenPurpose,
+  OneTimeTokenRecord,
+  OneTimeTokenStore,
+  OutboxMessage,
   PublicUser,
   RateLimitResult,
   RateLimitStore,

@@ -9,8 +9,10 @@ export { policyFilterToSql } from '../../src/policy/filter.js';
 export { PostgresAttemptStore } from './attempt-store.js';
 export { PostgresAuditLog } from './audit-log.js';
 export { isUnavailable, toServerError } from './database-error.js';
+export { PostgresMailOutbox } from './mail-outbox.js';
 export type { MigrateOptions, MigrateResult } from './migrations.js';
 export { migrate, migrationScripts } from './migrations.js';
+export { PostgresOneTimeTokenStore } from './one-time-token-store.js';
 export type { TrackedQueryable } from './outage-tracker.js';
 export { trackOutages } from './outage-tracker.js';
 export type {

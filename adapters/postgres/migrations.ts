@@ -115,6 +115,58 @@ const MIGRATIONS: Migration[] = [
       `CREATE INDEX ${t.object('audit_events_event_idx')} ON ${t.auditEvents} (event, occurred_at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'account recovery: email_verified, one-time tokens, mail outbox',
+    statements: (t) => [
+      // A constant default: existing rows get false without a table rewrite (PostgreSQL 11+).
+      `ALTER TABLE ${t.users} ADD COLUMN email_verified boolean NOT NULL DEFAULT false`,
+      // No foreign key to users: like sessions, the store works with an app's own users table.
+      `CREATE TABLE ${t.oneTimeTokens} (
+  token_hash varchar(64) PRIMARY KEY,
+  user_id varchar(128) NOT NULL,
+  purpose varchar(32) NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  consumed_at timestamptz,
+  superseded_at timestamptz,
+  CONSTRAINT ${t.object('one_time_tokens_hash_check')} CHECK (token_hash ~ '^[A-Za-z0-9_-]{43}$'),
+  CONSTRAINT ${t.object('one_time_tokens_user_id_check')} CHECK (user_id <> ''),
+  CONSTRAINT ${t.object('one_time_tokens_purpose_check')} CHECK (purpose ~ '^[a-z][a-z0-9_]*$'),
+  CONSTRAINT ${t.object('one_time_tokens_expires_at_check')} CHECK (expires_at >= created_at)
+)`,
+      // At most one live token per user and purpose, enforced by the database: an issue that
+      // races another one for the same user and purpose fails here and is retried.
+      `CREATE UNIQUE INDEX ${t.object('one_time_tokens_live_key')} ON ${t.oneTimeTokens} (user_id, purpose)
+  WHERE consumed_at IS NULL AND superseded_at IS NULL`,
+      `CREATE INDEX ${t.object('one_time_tokens_expires_at_idx')} ON ${t.oneTimeTokens} (expires_at)`,
+      `CREATE TABLE ${t.mailOutbox} (
+  id uuid PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  kind varchar(32) NOT NULL,
+  to_address varchar(320) NOT NULL,
+  subject text NOT NULL,
+  body_text text NOT NULL,
+  body_html text NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL,
+  lease_until timestamptz,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz,
+  delivered_at timestamptz,
+  failed_at timestamptz,
+  last_error varchar(500),
+  CONSTRAINT ${t.object('mail_outbox_kind_check')} CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
+  CONSTRAINT ${t.object('mail_outbox_to_check')} CHECK (to_address <> ''),
+  CONSTRAINT ${t.object('mail_outbox_attempts_check')} CHECK (attempts >= 0),
+  CONSTRAINT ${t.object('mail_outbox_ended_check')} CHECK (delivered_at IS NULL OR failed_at IS NULL)
+)`,
+      `CREATE INDEX ${t.object('mail_outbox_due_idx')} ON ${t.mailOutbox} (next_attempt_at)
+  WHERE delivered_at IS NULL AND failed_at IS NULL`,
+      `CREATE INDEX ${t.object('mail_outbox_ended_idx')} ON ${t.mailOutbox} ((coalesce(delivered_at, failed_at)))
+  WHERE delivered_at IS NOT NULL OR failed_at IS NOT NULL`,
+    ],
+  },
 ];
 
 /**

@@ -2,6 +2,8 @@ import type { OutageLogOptions } from '../../src/http/outage-log.js';
 import type { Logger } from '../../src/runtime.js';
 import { PostgresAttemptStore } from './attempt-store.js';
 import { PostgresAuditLog } from './audit-log.js';
+import { PostgresMailOutbox } from './mail-outbox.js';
+import { PostgresOneTimeTokenStore } from './one-time-token-store.js';
 import { trackOutages } from './outage-tracker.js';
 import type { Queryable } from './queryable.js';
 import { PostgresRateLimitStore } from './rate-limit-store.js';
@@ -39,6 +41,18 @@ export interface PostgresRetention {
    * @default 90 days
    */
   audit?: number;
+  /**
+   * One-time tokens (reset and verification links) expired, used or superseded this long ago
+   * are deleted. An ended token is refused either way.
+   * @default 1 day
+   */
+  oneTimeTokens?: number;
+  /**
+   * Delivered and given-up mails (their content is erased at once; the row keeps the kind,
+   * recipient, attempts and last error) are deleted this long after they ended.
+   * @default 7 days
+   */
+  mail?: number;
 }
 
 /**
@@ -47,7 +61,7 @@ export interface PostgresRetention {
  * @example
  * ```ts
  * const deleted: PruneResult = await db.prune();
- * logger.info('pruned', deleted); // { attempts, rateLimits, sessions, auditEvents }
+ * logger.info('pruned', deleted); // { attempts, rateLimits, sessions, auditEvents, oneTimeTokens, mail }
  * ```
  */
 export interface PruneResult {
@@ -55,6 +69,8 @@ export interface PruneResult {
   rateLimits: number;
   sessions: number;
   auditEvents: number;
+  oneTimeTokens: number;
+  mail: number;
 }
 
 /**
@@ -93,6 +109,10 @@ export interface PostgresStores {
     attempts: PostgresAttemptStore;
     tokens: PostgresTokenStore;
     rateLimits: PostgresRateLimitStore;
+    /** Reset and verification tokens; `issue(record, mail)` enqueues into `outbox`. */
+    oneTimeTokens: PostgresOneTimeTokenStore;
+    /** The mail outbox (`mail_outbox`), shared by every instance's mail worker. */
+    outbox: PostgresMailOutbox;
   };
   /** The audit log; pass `auditLog.sink` as `createAuth({ audit })`. */
   auditLog: PostgresAuditLog;
@@ -139,6 +159,8 @@ export function createPostgresStores(
     attempts: new PostgresAttemptStore(client, options),
     tokens: new PostgresTokenStore(client, options),
     rateLimits: new PostgresRateLimitStore(client, options),
+    oneTimeTokens: new PostgresOneTimeTokenStore(client, options),
+    outbox: new PostgresMailOutbox(client, options),
   };
   const auditLog = new PostgresAuditLog(client, options);
   return {
@@ -146,13 +168,15 @@ export function createPostgresStores(
     auditLog,
     client,
     async prune(now = Date.now(), retention = {}) {
-      const [attempts, rateLimits, sessions, auditEvents] = await Promise.all([
+      const [attempts, rateLimits, sessions, auditEvents, oneTimeTokens, mail] = await Promise.all([
         stores.attempts.prune(now - (retention.attempts ?? 7 * DAY)),
         stores.rateLimits.prune(now),
         stores.tokens.prune(now - (retention.sessions ?? DAY)),
         auditLog.prune(now - (retention.audit ?? 90 * DAY)),
+        stores.oneTimeTokens.prune(now - (retention.oneTimeTokens ?? DAY)),
+        stores.outbox.prune(now - (retention.mail ?? 7 * DAY)),
       ]);
-      return { attempts, rateLimits, sessions, auditEvents };
+      return { attempts, rateLimits, sessions, auditEvents, oneTimeTokens, mail };
     },
   };
 }

@@ -38,6 +38,8 @@ export interface TableNames {
   sessions: string;
   refreshTokens: string;
   auditEvents: string;
+  oneTimeTokens: string;
+  mailOutbox: string;
   /** Quotes an index or constraint name with the prefix (schema-wide namespace in Postgres). */
   object(name: string): string;
 }
@@ -76,6 +78,8 @@ export function resolveTables(options: PostgresTableOptions = {}): TableNames {
     sessions: qualify('sessions'),
     refreshTokens: qualify('refresh_tokens'),
     auditEvents: qualify('audit_events'),
+    oneTimeTokens: qualify('one_time_tokens'),
+    mailOutbox: qualify('mail_outbox'),
     object: (name) => `"${tablePrefix}${name}"`,
   };
 }

@@ -12,13 +12,14 @@ interface UserRow {
   role: string;
   password_hash: string;
   is_active: boolean;
+  email_verified: boolean;
   last_login_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS =
-  'id::text AS id, email, name, role, password_hash, is_active, last_login_at, created_at, updated_at';
+const COLUMNS = `id::text AS id, email, name, role, password_hash, is_active, email_verified,
+  last_login_at, created_at, updated_at`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,6 +28,7 @@ const PATCH_COLUMNS = {
   name: 'name',
   role: 'role',
   isActive: 'is_active',
+  emailVerified: 'email_verified',
   passwordHash: 'password_hash',
   lastLoginAt: 'last_login_at',
 } as const satisfies Record<keyof UserPatch, string>;
@@ -39,6 +41,7 @@ function toRecord(row: UserRow): UserRecord {
     role: row.role,
     passwordHash: row.password_hash,
     isActive: row.is_active,
+    emailVerified: row.email_verified,
     lastLoginAt: row.last_login_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

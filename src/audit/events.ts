@@ -24,7 +24,13 @@ export type AuditEventName =
   | 'USER_DISABLED'
   | 'USER_DELETED'
   | 'USER_UPDATED'
-  | 'ROLE_CHANGED';
+  | 'ROLE_CHANGED'
+  | 'PASSWORD_RESET_REQUESTED'
+  | 'PASSWORD_RESET'
+  | 'EMAIL_VERIFICATION_SENT'
+  | 'EMAIL_VERIFIED'
+  | 'REGISTRATION_ON_EXISTING_EMAIL'
+  | 'MAIL_FAILED';
 
 /**
  * One security event, in the seed's audit format. It never carries a password, a hash or a

@@ -52,6 +52,11 @@ export interface CredentialServiceOptions {
   /** The AttemptStore key of a normalised identifier: a keyed hash, never the text itself. */
   lockoutKey: (identifier: string) => string;
   defaultRole: string;
+  /**
+   * `emailVerification.required`: a login with the correct password to an account whose email
+   * is not verified fails with EMAIL_NOT_VERIFIED.
+   */
+  requireVerifiedEmail?: boolean;
   clock: Clock;
   logger: Logger;
   audit: AuditEmitter;
@@ -61,7 +66,13 @@ const MAX_NAME_LENGTH = 100;
 
 /** Strips the hash: the only shape of a user that leaves the core. */
 export function toPublicUser(user: UserRecord): PublicUser {
-  return { id: user.id, email: user.email, name: user.name, role: user.role };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    emailVerified: user.emailVerified === true,
+  };
 }
 
 /** Validates a display name: a string, trimmed, 1 to 100 characters, no control characters. */
@@ -156,6 +167,18 @@ export class CredentialService {
     }
 
     await this.#o.attempts.reset(key);
+    // Only after the correct password: without it, this answer would tell who has an account.
+    if (this.#o.requireVerifiedEmail === true && user.emailVerified !== true) {
+      this.#o.audit.emit({
+        event: 'LOGIN_FAILED',
+        status: 'failure',
+        userId: user.id,
+        email,
+        context,
+        metadata: { reason: 'email_not_verified' },
+      });
+      throw new AuthError('EMAIL_NOT_VERIFIED');
+    }
     const current = await this.#rehashIfNeeded(user, password);
     const updated = await this.#o.users.update(user.id, {
       lastLoginAt: new Date(this.#o.clock.now()),

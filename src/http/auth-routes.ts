@@ -18,6 +18,7 @@ import {
 import { cookieNames } from './cookie-mode.js';
 import { type CookieAttributes, parseCookies, serializeCookie } from './cookies.js';
 import { CsrfProtection, isSessionIdShape } from './csrf.js';
+import { PUBLIC_RECOVERY_ROUTES, recoveryRoutes, SIGN_UP_ACCEPTED } from './recovery-routes.js';
 import { clientIp, type HttpRequest, headerValue, rateLimitKeyOfIp } from './request.js';
 import { errorResponse, type HttpResponse, jsonResponse, requestFailureLogOf } from './response.js';
 import { routePrefixOf } from './route-prefix.js';
@@ -36,7 +37,8 @@ export interface AuthRoute {
   method: 'GET' | 'POST' | 'PUT';
   path: string;
   /**
-   * True for the routes anyone may call (register, login, refresh, csrf, the JWKS); false for
+   * True for the routes anyone may call (register, login, refresh, csrf, the JWKS, and
+   * password/forgot, password/reset, email/verify when `mail` is configured); false for
    * those whose handler requires an authenticated caller. The adapters mark the handlers they
    * mount with `PUBLIC_MARK` or `GUARD_MARK` accordingly.
    */
@@ -123,7 +125,9 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
   const prefix = routePrefixOf(options.prefix ?? '/api/auth');
   // The routes anyone may call; every other one authenticates its caller first.
   const publicPaths = new Set([
-    ...['register', 'login', 'refresh', 'csrf'].map((name) => `${prefix}/${name}`),
+    ...['register', 'login', 'refresh', 'csrf', ...PUBLIC_RECOVERY_ROUTES].map(
+      (name) => `${prefix}/${name}`,
+    ),
     '/.well-known/jwks.json',
   ]);
   const logger = auth.config.logger ?? silentLogger;
@@ -349,6 +353,12 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       await limit('register', request);
       if (csrf) checkCsrf(request, cookiesOf(request)!);
       const input = validateBody(registerBodySchema, body(request));
+      // With verification required, a new and a taken email get the same 202: the owner of a
+      // taken one is told by mail instead.
+      if (auth.config.emailVerification.required) {
+        await auth.signUp(input, contextOf(request));
+        return jsonResponse(202, SIGN_UP_ACCEPTED);
+      }
       const user = await auth.register(input, contextOf(request));
       return jsonResponse(201, { success: true, user });
     }),
@@ -451,6 +461,21 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       jsonResponse(200, auth.jwks(), { 'cache-control': JWKS_CACHE }),
     ),
   ];
+
+  routes.push(
+    ...recoveryRoutes({
+      auth,
+      prefix,
+      route,
+      limit,
+      checkPreLoginCsrf: (request) => {
+        if (csrf) checkCsrf(request, cookiesOf(request)!);
+      },
+      requirePrincipal,
+      body,
+      contextOf,
+    }),
+  );
 
   if (csrf) {
     routes.push(

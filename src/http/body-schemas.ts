@@ -62,6 +62,41 @@ export const passwordBodySchema = z.object({
   newPassword: text(4096),
 });
 
+// Reset and verification tokens are 43 characters (base64url of 32 bytes); a longer string is
+// refused before it is hashed, a shorter or odd one is simply an invalid link (LINK_INVALID).
+const linkToken = text(512);
+
+/**
+ * `POST /password/forgot`: `{ email }`. Any string up to the cap passes here: a malformed address
+ * is answered exactly like an unknown one by the core.
+ *
+ * @example
+ * ```ts
+ * const { email } = validateBody(forgotPasswordBodySchema, body);
+ * ```
+ */
+export const forgotPasswordBodySchema = z.object({ email: text(1024) });
+
+/**
+ * `POST /password/reset`: `{ token, password }` (the token from the reset link).
+ *
+ * @example
+ * ```ts
+ * const { token, password } = validateBody(resetPasswordBodySchema, body);
+ * ```
+ */
+export const resetPasswordBodySchema = z.object({ token: linkToken, password: text(4096) });
+
+/**
+ * `POST /email/verify`: `{ token }` (the token from the verification link).
+ *
+ * @example
+ * ```ts
+ * const { token } = validateBody(verifyEmailBodySchema, body);
+ * ```
+ */
+export const verifyEmailBodySchema = z.object({ token: linkToken });
+
 /**
  * Validates a parsed JSON body against a route's schema; throws `AuthError('VALIDATION_ERROR')`
  * naming the first wrong field in the message and in `details.field`.

@@ -19,14 +19,23 @@ export interface RateLimitRule {
 }
 
 /**
- * The routes gatehouse rate-limits per client IP.
+ * What gatehouse rate-limits: the login, register, refresh and forgot-password routes per client
+ * IP (the HTTP layer), and inside the core the password-reset mails per email address
+ * (`forgotEmail`, keyed by a keyed hash of the address) and the verification resends per user
+ * (`resendVerification`).
  *
  * @example
  * ```ts
  * await auth.rateLimiter.enforce('login' satisfies RateLimitedRoute, ip);
  * ```
  */
-export type RateLimitedRoute = 'login' | 'register' | 'refresh';
+export type RateLimitedRoute =
+  | 'login'
+  | 'register'
+  | 'refresh'
+  | 'forgot'
+  | 'forgotEmail'
+  | 'resendVerification';
 
 /**
  * The rules in force per route; `false` switches a route's limit off.
@@ -131,9 +140,11 @@ export const rateLimitRuleSchema = z
   });
 
 /**
- * The `rateLimits` options of `createAuth`: per-IP limits of the login, register and refresh
- * routes. Defaults: login 5 per minute (the seed's SEC-003), register 5 per minute, refresh 30
- * per minute.
+ * The `rateLimits` options of `createAuth`: per-IP limits of the login, register, refresh and
+ * forgot-password routes, and the core's per-email limit of password-reset mails and per-user
+ * limit of verification resends. Defaults: login 5 per minute (the seed's SEC-003), register 5
+ * per minute, refresh 30 per minute, forgot 5 per minute, forgotEmail 3 per 15 minutes,
+ * resendVerification 3 per 15 minutes.
  *
  * @example
  * ```ts
@@ -145,6 +156,9 @@ export const rateLimitsSchema = z
     login: rateLimitRuleSchema.default({ limit: 5, windowMs: 60_000 }),
     register: rateLimitRuleSchema.default({ limit: 5, windowMs: 60_000 }),
     refresh: rateLimitRuleSchema.default({ limit: 30, windowMs: 60_000 }),
+    forgot: rateLimitRuleSchema.default({ limit: 5, windowMs: 60_000 }),
+    forgotEmail: rateLimitRuleSchema.default({ limit: 3, windowMs: 15 * 60_000 }),
+    resendVerification: rateLimitRuleSchema.default({ limit: 3, windowMs: 15 * 60_000 }),
   })
   .strict();
 
@@ -175,7 +189,8 @@ export interface RateLimitDecision {
 export interface RateLimiterOptions {
   store: RateLimitStore;
   clock: Clock;
-  rules: RateLimitRules;
+  /** The rule per route; a route left out is not limited. */
+  rules: Partial<RateLimitRules>;
   /** Receives a RATE_LIMITED event for each refused request. */
   audit?: Pick<AuditEmitter, 'emit'>;
 }
@@ -199,7 +214,7 @@ export interface RateLimiterOptions {
 export class RateLimiter {
   readonly #store: RateLimitStore;
   readonly #clock: Clock;
-  readonly #rules: RateLimitRules;
+  readonly #rules: Partial<RateLimitRules>;
   readonly #audit: Pick<AuditEmitter, 'emit'> | undefined;
 
   constructor(options: RateLimiterOptions) {
@@ -211,12 +226,12 @@ export class RateLimiter {
 
   /** The rule of a route, or false when the route is not limited. */
   ruleOf(route: RateLimitedRoute): RateLimitRule | false {
-    return this.#rules[route];
+    return this.#rules[route] ?? false;
   }
 
   /** Counts one request of `key` on `route` and says whether it is allowed. */
   async check(route: RateLimitedRoute, key: string): Promise<RateLimitDecision> {
-    const rule = this.#rules[route];
+    const rule = this.#rules[route] ?? false;
     if (!rule) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfter: 0 };
     const now = this.#clock.now();
     const result = await this.#store.hit(`${route}:${key}`, {

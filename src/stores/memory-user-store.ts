@@ -40,6 +40,7 @@ export class MemoryUserStore implements UserStore {
       role: user.role,
       passwordHash: user.passwordHash,
       isActive: true,
+      emailVerified: false,
       lastLoginAt: null,
       createdAt: now,
       updatedAt: now,
@@ -55,6 +56,7 @@ export class MemoryUserStore implements UserStore {
     if (patch.name !== undefined) record.name = patch.name;
     if (patch.role !== undefined) record.role = patch.role;
     if (patch.isActive !== undefined) record.isActive = patch.isActive;
+    if (patch.emailVerified !== undefined) record.emailVerified = patch.emailVerified;
     if (patch.passwordHash !== undefined) record.passwordHash = patch.passwordHash;
     if (patch.lastLoginAt !== undefined) record.lastLoginAt = new Date(patch.lastLoginAt);
     record.updatedAt = new Date(this.#now());

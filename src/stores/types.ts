@@ -25,6 +25,12 @@ export interface UserRecord {
   role: string;
   passwordHash: string;
   isActive: boolean;
+  /**
+   * Whether the owner proved control of `email` (a verification or password-reset link).
+   * False at registration. Stores written before this field existed may omit it: the core reads
+   * a missing value as false.
+   */
+  emailVerified?: boolean;
   lastLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
@@ -36,7 +42,7 @@ export interface UserRecord {
  * @example
  * ```ts
  * const user: PublicUser = await auth.getUser(req.auth.userId);
- * res.json({ success: true, user }); // { id, email, name, role }
+ * res.json({ success: true, user }); // { id, email, name, role, emailVerified }
  * ```
  */
 export interface PublicUser {
@@ -44,6 +50,8 @@ export interface PublicUser {
   email: string;
   name: string;
   role: string;
+  /** Whether the owner proved control of `email` (false when the store does not say). */
+  emailVerified: boolean;
 }
 
 /**
@@ -74,6 +82,7 @@ export interface UserPatch {
   name?: string;
   role?: string;
   isActive?: boolean;
+  emailVerified?: boolean;
   passwordHash?: string;
   lastLoginAt?: Date;
 }
@@ -358,4 +367,159 @@ export interface RateLimitStore {
   ): Promise<RateLimitResult>;
   /** Forgets a key. */
   reset(key: string): Promise<void>;
+}
+
+/**
+ * What a one-time token proves: control of an account's mailbox, to reset its password or to
+ * verify its email address.
+ *
+ * @example
+ * ```ts
+ * const purpose: OneTimeTokenPurpose = 'password_reset';
+ * ```
+ */
+export type OneTimeTokenPurpose = 'password_reset' | 'email_verification';
+
+/**
+ * A one-time token as a {@link OneTimeTokenStore} keeps it: only the SHA-256 of the token (the
+ * token itself exists only in the mail that carries it); times in ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * const record: OneTimeTokenRecord = {
+ *   tokenHash: sha256Base64url(token), userId, purpose: 'password_reset',
+ *   createdAt: now, expiresAt: now + 30 * 60_000,
+ * };
+ * ```
+ */
+export interface OneTimeTokenRecord {
+  /** base64url SHA-256 of the token. */
+  tokenHash: string;
+  userId: string;
+  purpose: OneTimeTokenPurpose;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * One mail waiting in the outbox. `text` and `html` are rendered when the message is enqueued
+ * (they may carry a one-time link: the store erases a message's content once it is delivered
+ * or given up); times in ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * const message: OutboxMessage = {
+ *   id: 'c0ffee…', kind: 'password_reset', to: 'ada@example.com', subject: 'Reset your password',
+ *   text: '…', html: '…', attempts: 0, nextAttemptAt: now, createdAt: now, expiresAt: now + 1_800_000,
+ * };
+ * ```
+ */
+export interface OutboxMessage {
+  /** Unique id (a UUID), chosen by the core. */
+  id: string;
+  kind: MailKind;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Delivery attempts made so far. */
+  attempts: number;
+  /** Not claimed before this time (backoff). */
+  nextAttemptAt: number;
+  createdAt: number;
+  /** Not worth delivering after this time (the link inside expired); null: no end. */
+  expiresAt: number | null;
+}
+
+/**
+ * The kinds of mail gatehouse sends.
+ *
+ * @example
+ * ```ts
+ * const kind: MailKind = 'email_verification';
+ * ```
+ */
+export type MailKind = 'password_reset' | 'email_verification' | 'registration_notice';
+
+/**
+ * One-time tokens (password reset, email verification).
+ *
+ * @example
+ * ```ts
+ * import { MemoryOneTimeTokenStore } from 'gatehouse';
+ * const oneTimeTokens: OneTimeTokenStore = new MemoryOneTimeTokenStore();
+ * ```
+ */
+export interface OneTimeTokenStore {
+  /**
+   * Issues a token, and enqueues the mail that carries it in the same step. Atomically (one
+   * transaction or statement): every earlier unconsumed token of the same user and purpose stops
+   * working (superseded), the new record is stored, and `mail` (when given) is added to the
+   * outbox of the same store set; either all of it happens or none.
+   */
+  issue(record: OneTimeTokenRecord, mail?: OutboxMessage): Promise<void>;
+  /**
+   * Consumes a token. Atomically (exactly one of concurrent callers presenting the same hash gets
+   * the record): returns the record and makes the token unusable, only if it exists, has this
+   * purpose, was neither consumed nor superseded, and `expiresAt > now`; otherwise null (one and
+   * the same answer for unknown, used, superseded and expired).
+   */
+  consume(
+    tokenHash: string,
+    purpose: OneTimeTokenPurpose,
+    now: number,
+  ): Promise<OneTimeTokenRecord | null>;
+  /**
+   * Looks a token up without consuming it: the record when it exists, has this purpose, was
+   * neither consumed nor superseded and `expiresAt > now`; otherwise null. Lets the core check a
+   * new password against the account before `consume` burns the link; `consume` still decides.
+   */
+  find(
+    tokenHash: string,
+    purpose: OneTimeTokenPurpose,
+    now: number,
+  ): Promise<OneTimeTokenRecord | null>;
+  /** Makes every unconsumed token of a user (of one purpose, or all) unusable; returns how many. */
+  revokeUserTokens(userId: string, purpose?: OneTimeTokenPurpose): Promise<number>;
+  /** Deletes tokens that expired, were consumed or superseded before `olderThan`; returns how many. */
+  prune(olderThan: number): Promise<number>;
+}
+
+/**
+ * The mail outbox: messages are delivered off the request path by a worker, with retries.
+ * Delivery is at-least-once: a worker that dies after sending but before `markDelivered` leaves
+ * the message to be sent again when its lease ends.
+ *
+ * @example
+ * ```ts
+ * import { MemoryMailOutbox } from 'gatehouse';
+ * const outbox: MailOutboxStore = new MemoryMailOutbox();
+ * ```
+ */
+export interface MailOutboxStore {
+  /** Adds a message (its id is unique; enqueuing an existing id is a no-op). */
+  enqueue(message: OutboxMessage): Promise<void>;
+  /**
+   * Claims up to `limit` messages that are due (`nextAttemptAt <= now`, not delivered, not given
+   * up, not leased by another claim), oldest first, and leases them until `now + leaseMs`.
+   * Atomically: concurrent claims (several instances) never return the same message while its
+   * lease runs (PostgreSQL: `FOR UPDATE SKIP LOCKED`). A message whose `expiresAt <= now` is given
+   * up instead of returned. Returned messages carry `attempts` already incremented by one.
+   */
+  claim(now: number, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
+  /** Marks a claimed message delivered and erases its content (subject, text, html). */
+  markDelivered(id: string, now: number): Promise<void>;
+  /**
+   * Records a failed attempt: with `retryAt`, the message is due again at that time (and its
+   * lease ends); with `retryAt: null` it is given up and its content erased. `error` is a short
+   * description of the cause (never the message content).
+   */
+  markFailed(
+    id: string,
+    failure: { retryAt: number | null; error: string; now: number },
+  ): Promise<void>;
+  /** How many messages wait for delivery (not delivered, not given up). */
+  pending(): Promise<number>;
+  /** Deletes delivered and given-up messages older than `olderThan`; returns how many. */
+  prune(olderThan: number): Promise<number>;
 }

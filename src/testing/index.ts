@@ -2,6 +2,10 @@
 // implementation to check it keeps every promise of the interface.
 export { describeAttemptStore } from './attempt-store.js';
 export type { StoreFactory, TestApi } from './harness.js';
+export type { MailOutboxInspector } from './mail-outbox.js';
+export { describeMailOutboxStore } from './mail-outbox.js';
+export type { OneTimeTokenStoreSet } from './one-time-token-store.js';
+export { describeOneTimeTokenStore } from './one-time-token-store.js';
 export { describeRateLimitStore } from './rate-limit-store.js';
 export { describeTokenStore } from './token-store.js';
 export { describeUserStore } from './user-store.js';

@@ -69,11 +69,13 @@ async function startExpress(setup: AppSetup): Promise<RunningApp> {
     ...made,
     adapter: 'express',
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await auth.close();
+    },
   };
 }
 
@@ -119,7 +121,10 @@ async function startFastify(setup: AppSetup): Promise<RunningApp> {
     ...made,
     adapter: 'fastify',
     url: `http://127.0.0.1:${port}`,
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      await auth.close();
+    },
   };
 }
 

@@ -27,6 +27,7 @@ describe.each(adapters)('auth routes over HTTP on $name', (adapter) => {
         email: 'ada@example.com',
         name: 'Ada Lovelace',
         role: 'user',
+        emailVerified: false,
       },
     });
     expect(response.headers['cache-control']).toBe('no-store');

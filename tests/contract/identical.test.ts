@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AppSetup, adapters, type RunningApp } from './apps.js';
 import { type ContractResponse, call, PASSWORD, rawCall } from './client.js';
+import { linkTokenOf, recordingMail } from './mail-recorder.js';
 
 /** Replaces what differs by nature between two runs (tokens, ids) with placeholders. */
 function normalize(response: ContractResponse) {
@@ -191,6 +192,38 @@ describe('the two adapters answer identically', () => {
           call(app, '/api/orders', { json: {}, headers: { ...origin, cookie: s['cookies']! } }),
       ],
       [
+        'forgot without token',
+        (app, s) =>
+          call(app, '/api/auth/password/forgot', {
+            json: { email: login.email },
+            headers: { ...origin, cookie: s['cookies']! },
+          }),
+      ],
+      [
+        'forgot',
+        (app, s) =>
+          call(app, '/api/auth/password/forgot', {
+            json: { email: login.email },
+            headers: { ...origin, cookie: s['cookies']!, 'x-csrf-token': s['csrf']! },
+          }),
+      ],
+      [
+        'resend without token',
+        (app, s) =>
+          call(app, '/api/auth/email/resend', {
+            method: 'POST',
+            headers: { ...origin, cookie: s['cookies']! },
+          }),
+      ],
+      [
+        'resend',
+        (app, s) =>
+          call(app, '/api/auth/email/resend', {
+            method: 'POST',
+            headers: { ...origin, cookie: s['cookies']!, 'x-csrf-token': s['csrf']! },
+          }),
+      ],
+      [
         'refresh',
         (app, s) =>
           call(app, '/api/auth/refresh', {
@@ -207,12 +240,113 @@ describe('the two adapters answer identically', () => {
           }),
       ],
     ];
-    const setup = { authOptions: { cookies: { trustedOrigins: [origin.origin] } } };
+    const setup = {
+      authOptions: { cookies: { trustedOrigins: [origin.origin] }, mail: recordingMail().mail },
+    };
     const [express, fastify] = [await run(0, setup, script), await run(1, setup, script)];
     expect(fastify).toEqual(express);
     const statusOf = (step: string) =>
       (express.find((r) => r.step === step)!.response as { status: number }).status;
     expect(['login', 'me', 'refresh', 'logout'].map(statusOf)).toEqual([200, 200, 200, 200]);
-    expect(['login without token', 'order without token'].map(statusOf)).toEqual([403, 403]);
+    expect(['forgot', 'resend'].map(statusOf)).toEqual([202, 202]);
+    expect(
+      [
+        'login without token',
+        'order without token',
+        'forgot without token',
+        'resend without token',
+      ].map(statusOf),
+    ).toEqual([403, 403, 403, 403]);
+  });
+
+  it('gives the same answers on the account-recovery routes (forgot, reset, verify, resend, register with verification required)', async () => {
+    // One recorder per run: the two runs are sequential, the first step starts it empty.
+    const recorder = recordingMail();
+    const flushed = async (app: RunningApp) => {
+      await app.auth.mail.flush();
+      return recorder.messages;
+    };
+    const token = (s: Record<string, string>) => ({ token: s['token']!, method: 'POST' });
+    const script: [string, Step][] = [
+      [
+        'register (verification required)',
+        (app) => {
+          recorder.messages.length = 0;
+          return call(app, '/api/auth/register', json({ ...login, name: 'Ada' }));
+        },
+      ],
+      ['register taken', (app) => call(app, '/api/auth/register', json({ ...login, name: 'M' }))],
+      ['login unverified', (app) => call(app, '/api/auth/login', json(login))],
+      [
+        'verify forged',
+        (app) => call(app, '/api/auth/email/verify', json({ token: 'x'.repeat(43) })),
+      ],
+      ['verify no token', (app) => call(app, '/api/auth/email/verify', json({}))],
+      [
+        'verify',
+        async (app) => {
+          const link = linkTokenOf(await flushed(app), 'email_verification', login.email);
+          return call(app, '/api/auth/email/verify', json({ token: link }));
+        },
+      ],
+      [
+        'login',
+        async (app, s) => {
+          const response = await call(app, '/api/auth/login', json(login));
+          s['token'] = (response.body as { token: string }).token;
+          return response;
+        },
+      ],
+      ['resend anonymous', (app) => call(app, '/api/auth/email/resend', { method: 'POST' })],
+      ['resend verified', (app, s) => call(app, '/api/auth/email/resend', token(s))],
+      ['resend limited', (app, s) => call(app, '/api/auth/email/resend', token(s))],
+      ['forgot', (app) => call(app, '/api/auth/password/forgot', json({ email: login.email }))],
+      [
+        'forgot unknown',
+        (app) => call(app, '/api/auth/password/forgot', json({ email: 'n@x.io' })),
+      ],
+      ['forgot not a string', (app) => call(app, '/api/auth/password/forgot', json({ email: 1 }))],
+      ['forgot limited', (app) => call(app, '/api/auth/password/forgot', json({ email: 'a' }))],
+      [
+        'reset weak password',
+        async (app, s) => {
+          s['reset'] = linkTokenOf(await flushed(app), 'password_reset', login.email);
+          return call(app, '/api/auth/password/reset', json({ token: s['reset'], password: 'x' }));
+        },
+      ],
+      [
+        'reset',
+        (app, s) =>
+          call(
+            app,
+            '/api/auth/password/reset',
+            json({ token: s['reset'], password: 'a brand new passphrase' }),
+          ),
+      ],
+      [
+        'reset replayed',
+        (app, s) =>
+          call(
+            app,
+            '/api/auth/password/reset',
+            json({ token: s['reset'], password: 'a brand new passphrase' }),
+          ),
+      ],
+      ['me after reset', (app, s) => call(app, '/api/auth/me', { token: s['token']! })],
+    ];
+    const setup: AppSetup = {
+      authOptions: {
+        mail: recorder.mail,
+        emailVerification: { required: true },
+        rateLimits: { register: '100/min', forgot: '3/min', resendVerification: '1/15m' },
+      },
+    };
+    const [express, fastify] = [await run(0, setup, script), await run(1, setup, script)];
+    expect(fastify).toEqual(express);
+    const statusOf = (step: string) =>
+      (express.find((r) => r.step === step)!.response as { status: number }).status;
+    expect(script.map(([step]) => statusOf(step))).toEqual([
+      202, 202, 403, 400, 400, 200, 200, 401, 202, 429, 202, 202, 400, 429, 400, 200, 400, 401,
+    ]);
   });
 });

@@ -71,6 +71,7 @@ describe.each(['express-api', 'fastify-api'] as const)('example %s', (name) => {
       email: user.email,
       name: 'User reg',
       role: 'user',
+      emailVerified: false,
       password: PASSWORD,
     });
     const dup = await request(url('/api/auth/register'), {
@@ -91,7 +92,13 @@ describe.each(['express-api', 'fastify-api'] as const)('example %s', (name) => {
     });
     const me = await request(url('/api/auth/me'), { token: session.token });
     expect(me.status).toBe(200);
-    expect(me.body.user).toEqual({ id: user.id, email: user.email, name: 'User me', role: 'user' });
+    expect(me.body.user).toEqual({
+      id: user.id,
+      email: user.email,
+      name: 'User me',
+      role: 'user',
+      emailVerified: false,
+    });
     expect(JSON.stringify(me.body)).not.toMatch(/\$2[aby]\$/);
   });
 
@@ -188,6 +195,7 @@ describe.each(['express-api', 'fastify-api'] as const)('example %s', (name) => {
       email: alice.email,
       name: 'Alice Renamed',
       role: 'user',
+      emailVerified: false,
     });
     const renameOther = await request(url(`/api/users/${bob.id}`), {
       method: 'PUT',

@@ -313,25 +313,39 @@ describe('routes stay guarded (both example apps)', () => {
       const bearer = createAuthHttp(ctx.auth).routes;
       const cookie = createAuthHttp(ctx.cookieAuth, { prefix: '/app/api/auth' }).routes;
       const named = (routes: AuthRoute[]) => routes.map((r) => `${r.method} ${r.path}`).sort();
-      expect(named(bearer.filter((r) => r.public))).toEqual([
-        'GET /.well-known/jwks.json',
-        'POST /api/auth/login',
-        'POST /api/auth/refresh',
-        'POST /api/auth/register',
-      ]);
-      expect(named(cookie.filter((r) => r.public))).toEqual([
-        'GET /.well-known/jwks.json',
-        'GET /app/api/auth/csrf',
-        'POST /app/api/auth/login',
-        'POST /app/api/auth/refresh',
-        'POST /app/api/auth/register',
-      ]);
+      // The account-recovery routes exist when the app configures a mailer: forgot, reset and
+      // verify are for anyone holding an email or a link; resend needs the caller.
+      const withMail = ctx.auth.config.mail !== undefined;
+      const recovery = (prefix: string) =>
+        withMail
+          ? ['password/forgot', 'password/reset', 'email/verify'].map((p) => `POST ${prefix}/${p}`)
+          : [];
+      expect(named(bearer.filter((r) => r.public))).toEqual(
+        [
+          'GET /.well-known/jwks.json',
+          'POST /api/auth/login',
+          'POST /api/auth/refresh',
+          'POST /api/auth/register',
+          ...recovery('/api/auth'),
+        ].sort(),
+      );
+      expect(named(cookie.filter((r) => r.public))).toEqual(
+        [
+          'GET /.well-known/jwks.json',
+          'GET /app/api/auth/csrf',
+          'POST /app/api/auth/login',
+          'POST /app/api/auth/refresh',
+          'POST /app/api/auth/register',
+          ...recovery('/app/api/auth'),
+        ].sort(),
+      );
       const calls = [
         ...bearer.map((route) => ({ route, base: urls.express })),
         ...bearer.map((route) => ({ route, base: urls.fastify })),
         ...cookie.map((route) => ({ route, base: urls.express })),
       ].filter(({ route }) => !route.public);
-      expect(calls.length).toBe(12);
+      // logout, logout-all, me, password (and email/resend with a mailer), on three mounts.
+      expect(calls.length).toBe(withMail ? 15 : 12);
       for (const { route, base } of calls) {
         const res = await json(`${base}${route.path}`, {
           method: route.method,

@@ -1,14 +1,20 @@
 // The gatehouse/testing conformance suites against every Postgres store, on PGlite and (when
 // DATABASE_URL is set) on a real server through pg.Pool.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   PostgresAttemptStore,
+  PostgresMailOutbox,
+  PostgresOneTimeTokenStore,
   PostgresRateLimitStore,
   PostgresTokenStore,
   PostgresUserStore,
 } from '../../adapters/postgres/index.js';
+import { resolveTables } from '../../adapters/postgres/tables.js';
 import {
   describeAttemptStore,
+  describeMailOutboxStore,
+  describeOneTimeTokenStore,
   describeRateLimitStore,
   describeTokenStore,
   describeUserStore,
@@ -50,6 +56,43 @@ for (const target of targets) {
       'PostgresTokenStore',
       () => fresh(() => new PostgresTokenStore(db.client, db.options)),
       api,
+    );
+    describeOneTimeTokenStore(
+      'PostgresOneTimeTokenStore',
+      () =>
+        fresh(() => {
+          const users = new PostgresUserStore(db.client, db.options);
+          return {
+            tokens: new PostgresOneTimeTokenStore(db.client, db.options),
+            outbox: new PostgresMailOutbox(db.client, db.options),
+            // No foreign key to users, but real ids are what the core passes.
+            createUserId: async () =>
+              (
+                await users.create({
+                  email: `${randomUUID()}@example.com`,
+                  name: 'T',
+                  role: 'user',
+                  passwordHash: 'x',
+                })
+              ).id,
+          };
+        }),
+      api,
+    );
+    describeMailOutboxStore(
+      'PostgresMailOutbox',
+      () => fresh(() => new PostgresMailOutbox(db.client, db.options)),
+      api,
+      {
+        async content(_store, id) {
+          const t = resolveTables(db.options);
+          const { rows } = await db.client.query(
+            `SELECT subject, body_text AS text, body_html AS html FROM ${t.mailOutbox} WHERE id = $1`,
+            [id],
+          );
+          return (rows[0] as { subject: string; text: string; html: string } | undefined) ?? null;
+        },
+      },
     );
   });
 }

@@ -36,7 +36,16 @@ function tableList(options: PostgresTableOptions): string {
     options.schema === undefined
       ? `"${options.tablePrefix ?? ''}${name}"`
       : `"${options.schema}"."${options.tablePrefix ?? ''}${name}"`;
-  return ['users', 'login_attempts', 'rate_limits', 'sessions', 'refresh_tokens', 'audit_events']
+  return [
+    'users',
+    'login_attempts',
+    'rate_limits',
+    'sessions',
+    'refresh_tokens',
+    'audit_events',
+    'one_time_tokens',
+    'mail_outbox',
+  ]
     .map(q)
     .join(', ');
 }

@@ -1,6 +1,8 @@
 import { PGlite } from '@electric-sql/pglite';
+import { hash } from '@node-rs/bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createPostgresStores,
   migrate,
   migrationScripts,
   PostgresUserStore,
@@ -8,6 +10,7 @@ import {
   withTransaction,
 } from '../../adapters/postgres/index.js';
 import { isAuthError } from '../../src/errors.js';
+import { createAuth } from '../../src/index.js';
 import { DATABASE_URL, freshSchema, openPool, server } from './databases.js';
 
 const HASH = `$2b$10$${'a'.repeat(53)}`;
@@ -39,6 +42,50 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<unkn
   return err;
 }
 
+const PASSWORD = 'correct horse battery staple';
+
+/**
+ * Builds what an installation of the previous release holds: version 1 applied and recorded,
+ * and users created by that release (without `email_verified`).
+ */
+async function installedVersion1(exec: (sql: string) => Promise<unknown>, schema: string) {
+  const [v1] = migrationScripts({ schema });
+  const passwordHash = await hash(PASSWORD, { cost: 4 });
+  await exec(`CREATE SCHEMA "${schema}";
+${v1!.sql}
+CREATE TABLE "${schema}".migrations (
+  version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO "${schema}".migrations (version, name) VALUES (1, 'initial schema');
+INSERT INTO "${schema}".users (email, name, role, password_hash, is_active) VALUES
+  ('ada@example.com', 'Ada', 'user', '${passwordHash}', true),
+  ('bob@example.com', 'Bob', 'admin', '${passwordHash}', false);`);
+}
+
+/** Upgrades a version-1 database and checks that its users still read and log in. */
+async function expectUpgradeKeepsUsers(client: Queryable, schema: string) {
+  const result = await migrate(client, { schema });
+  expect(result).toMatchObject({ applied: [2], version: 2 });
+  const db = createPostgresStores(client, { schema });
+  const ada = await db.stores.users.findByEmail('ada@example.com');
+  expect(ada).toMatchObject({ email: 'ada@example.com', isActive: true, emailVerified: false });
+  expect(await db.stores.users.findByEmail('bob@example.com')).toMatchObject({
+    role: 'admin',
+    isActive: false,
+    emailVerified: false,
+  });
+  const auth = createAuth({ stores: db.stores });
+  const session = await auth.login({ email: 'ada@example.com', password: PASSWORD });
+  expect(session.user).toMatchObject({ id: ada!.id, emailVerified: false });
+  expect(await db.stores.users.update(ada!.id, { emailVerified: true })).toMatchObject({
+    emailVerified: true,
+  });
+  expect((await db.stores.users.findById(ada!.id))?.emailVerified).toBe(true);
+  // The new tables are there and empty.
+  expect(await db.stores.outbox.pending()).toBe(0);
+  expect(await db.stores.oneTimeTokens.revokeUserTokens(ada!.id)).toBe(0);
+}
+
 describe('migrate on PGlite', () => {
   let db: PGlite;
   beforeAll(async () => {
@@ -51,25 +98,30 @@ describe('migrate on PGlite', () => {
 
   it('creates every table in the chosen schema with the prefix and records the version', async () => {
     const result = await migrate(db, { schema: 'auth', tablePrefix: 'gh_' });
-    expect(result).toEqual({ applied: [1], version: 1, roles: ['admin', 'user'] });
+    expect(result).toEqual({ applied: [1, 2], version: 2, roles: ['admin', 'user'] });
     expect(await tables(db, 'auth')).toEqual([
       'gh_audit_events',
       'gh_login_attempts',
+      'gh_mail_outbox',
       'gh_migrations',
+      'gh_one_time_tokens',
       'gh_rate_limits',
       'gh_refresh_tokens',
       'gh_roles',
       'gh_sessions',
       'gh_users',
     ]);
-    const { rows } = await db.query('SELECT version, name FROM auth.gh_migrations');
-    expect(rows).toEqual([{ version: 1, name: 'initial schema' }]);
+    const { rows } = await db.query('SELECT version, name FROM auth.gh_migrations ORDER BY 1');
+    expect(rows).toEqual([
+      { version: 1, name: 'initial schema' },
+      { version: 2, name: 'account recovery: email_verified, one-time tokens, mail outbox' },
+    ]);
   });
 
   it('applies nothing the second time (idempotent)', async () => {
     const again = await migrate(db, { schema: 'auth', tablePrefix: 'gh_' });
     expect(again.applied).toEqual([]);
-    expect(again.version).toBe(1);
+    expect(again.version).toBe(2);
   });
 
   it('keeps installations with different prefixes apart in one schema', async () => {
@@ -85,7 +137,7 @@ describe('migrate on PGlite', () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => migrate(db, { schema: 'concurrent' })),
     );
-    expect(results.flatMap((r) => r.applied)).toEqual([1]);
+    expect(results.flatMap((r) => r.applied)).toEqual([1, 2]);
   });
 
   it('syncs the roles table to the given roles', async () => {
@@ -156,13 +208,19 @@ describe('migrate on PGlite', () => {
   });
 
   it('renders the migrations as SQL scripts that build the same schema', async () => {
-    const [script] = migrationScripts({ schema: 'scripted', tablePrefix: 'gh_' });
-    expect(script?.version).toBe(1);
-    expect(script?.sql).toContain('CREATE TABLE "scripted"."gh_users"');
-    await db.exec(`CREATE SCHEMA scripted; ${script?.sql}`);
+    const scripts = migrationScripts({ schema: 'scripted', tablePrefix: 'gh_' });
+    expect(scripts.map((s) => s.version)).toEqual([1, 2]);
+    expect(scripts[0]?.sql).toContain('CREATE TABLE "scripted"."gh_users"');
+    expect(scripts[1]?.sql).toContain('CREATE TABLE "scripted"."gh_mail_outbox"');
+    await db.exec(`CREATE SCHEMA scripted; ${scripts.map((s) => s.sql).join('\n')}`);
     const scripted = await columns(db, 'scripted');
     expect(scripted.length).toBeGreaterThan(30);
     expect(scripted).toEqual(await columns(db, 'auth', 'gh_migrations'));
+  });
+
+  it('upgrades a version-1 database with users in it: they read emailVerified false and still log in', async () => {
+    await installedVersion1((sql) => db.exec(sql), 'upgrade');
+    await expectUpgradeKeepsUsers(db, 'upgrade');
   });
 });
 
@@ -285,14 +343,26 @@ describe.skipIf(server.skip)('migrate on a PostgreSQL server (DATABASE_URL)', ()
     const pools = Array.from({ length: 8 }, () => openPool({ max: 2 }));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
-      expect(results.flatMap((r) => r.applied)).toEqual([1]);
+      expect(results.flatMap((r) => r.applied)).toEqual([1, 2]);
       const { rows } = await pools[0]!.query(
         `SELECT count(*)::int AS n FROM "${schema}".migrations`,
       );
-      expect(rows).toEqual([{ n: 1 }]);
+      expect(rows).toEqual([{ n: 2 }]);
     } finally {
       await pools[0]!.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await Promise.all(pools.map((pool) => pool.end()));
+    }
+  });
+
+  it('upgrades a version-1 database with users in it: they read emailVerified false and still log in', async () => {
+    const schema = freshSchema();
+    const pool = openPool({ max: 4 });
+    try {
+      await installedVersion1((sql) => pool.query(sql), schema);
+      await expectUpgradeKeepsUsers(pool, schema);
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
     }
   });
 
@@ -302,7 +372,7 @@ describe.skipIf(server.skip)('migrate on a PostgreSQL server (DATABASE_URL)', ()
     const client = new Client({ connectionString: DATABASE_URL });
     await client.connect();
     try {
-      expect((await migrate(client, { schema })).applied).toEqual([1]);
+      expect((await migrate(client, { schema })).applied).toEqual([1, 2]);
       expect((await migrate(client, { schema })).applied).toEqual([]);
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -325,18 +325,55 @@ for (const target of targets) {
         );
         await pg.auditLog.write(event({ timestamp: new Date(T0 - 100 * DAY).toISOString() }));
         await pg.auditLog.write(event({ timestamp: new Date(T0).toISOString() }));
+        // One-time tokens: one expired 2 days ago (pruned after 1 day), one live.
+        const hash = (c: string) => c.repeat(43);
+        for (const [c, createdAt] of [
+          ['a', T0 - 3 * DAY],
+          ['b', T0],
+        ] as const) {
+          await pg.stores.oneTimeTokens.issue({
+            tokenHash: hash(c),
+            userId: `u-${c}`,
+            purpose: 'password_reset',
+            createdAt,
+            expiresAt: createdAt + DAY,
+          });
+        }
+        // Mail: one delivered 8 days ago (pruned after 7 days), one delivered now, one pending.
+        const mail = (id: string) => ({
+          id,
+          kind: 'password_reset' as const,
+          to: 'ada@example.com',
+          subject: 's',
+          text: 't',
+          html: 'h',
+          attempts: 0,
+          nextAttemptAt: T0 - 9 * DAY,
+          createdAt: T0 - 9 * DAY,
+          expiresAt: null,
+        });
+        const ids = ['1', '2', '3'].map((n) => `00000000-0000-4000-8000-00000000000${n}`);
+        for (const id of ids) await pg.stores.outbox.enqueue(mail(id));
+        await pg.stores.outbox.markDelivered(ids[0]!, T0 - 8 * DAY);
+        await pg.stores.outbox.markDelivered(ids[1]!, T0);
         expect(await pg.prune(T0)).toEqual({
           attempts: 1,
           rateLimits: 1,
           sessions: 1,
           auditEvents: 1,
+          oneTimeTokens: 1,
+          mail: 1,
         });
         expect(await pg.prune(T0)).toEqual({
           attempts: 0,
           rateLimits: 0,
           sessions: 0,
           auditEvents: 0,
+          oneTimeTokens: 0,
+          mail: 0,
         });
+        expect(await pg.stores.outbox.pending()).toBe(1);
+        expect(await pg.stores.oneTimeTokens.find(hash('b'), 'password_reset', T0)).not.toBeNull();
       });
     });
 

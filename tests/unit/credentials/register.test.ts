@@ -12,6 +12,7 @@ describe('register', () => {
       email: 'ada@example.com',
       name: 'Ada',
       role: 'user',
+      emailVerified: false,
     });
     expect(Object.keys(user)).not.toContain('passwordHash');
   });
