@@ -457,6 +457,24 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       return tokens.logout(sessionId, context);
     },
 
+    /**
+     * Ends the session a refresh token belongs to, without an access token (a client whose
+     * access token expired can still sign out). Returns that session's id, or null when it had
+     * already ended. TOKEN_INVALID for an unknown or malformed token; an already rotated one is
+     * treated as reuse (the family is revoked, TOKEN_REUSE_DETECTED) and the call succeeds.
+     *
+     * @example
+     * ```ts
+     * await auth.logoutWithRefreshToken(refreshToken, { ip: req.ip });
+     * ```
+     */
+    logoutWithRefreshToken(
+      refreshToken: string,
+      context: RequestContext = {},
+    ): Promise<string | null> {
+      return tokens.logoutWithRefreshToken(refreshToken, context);
+    },
+
     /** Ends every session of a user; returns how many were active. */
     logoutAll(userId: string, context: RequestContext = {}): Promise<number> {
       return tokens.logoutAll(userId, context);

@@ -12,7 +12,13 @@ import type { PasswordHasher } from './passwords/hasher.js';
 import { passwordsSchema } from './passwords/options.js';
 import type { Policy } from './policy/policy.js';
 import { rateLimitsSchema } from './ratelimit/limiter.js';
-import type { Clock, Logger, RandomSource } from './runtime.js';
+import {
+  type Clock,
+  type Logger,
+  type RandomSource,
+  silentLogger,
+  stderrLogger,
+} from './runtime.js';
 import type {
   AttemptStore,
   MailOutboxStore,
@@ -33,6 +39,13 @@ function implementing<T>(what: string, methods: string[]) {
     { message: `must be ${what} with methods ${methods.join(', ')}` },
   );
 }
+
+const isLogger = (value: unknown): value is Logger =>
+  typeof value === 'object' &&
+  value !== null &&
+  ['debug', 'info', 'warn', 'error'].every(
+    (m) => typeof (value as Record<string, unknown>)[m] === 'function',
+  );
 
 const fn = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'function', { message: `must be ${what}` });
@@ -125,7 +138,16 @@ export const authOptionsSchema = z
     ]).optional(),
     clock: implementing<Clock>('a Clock', ['now']).optional(),
     random: implementing<RandomSource>('a RandomSource', ['bytes']).optional(),
-    logger: implementing<Logger>('a Logger', ['debug', 'info', 'warn', 'error']).optional(),
+    /**
+     * Where gatehouse logs. Unset: warnings and errors to stderr as JSON lines (`stderrLogger`);
+     * `false`: nothing at all. See docs/configuration.md.
+     */
+    logger: z
+      .custom<Logger | false>((value) => value === false || isLogger(value), {
+        message: 'must be false or a Logger with methods debug, info, warn, error',
+      })
+      .optional()
+      .transform((logger): Logger => (logger === false ? silentLogger : (logger ?? stderrLogger))),
     /** The authorization policy behind `auth.can()` and friends, made by `definePolicy()`. */
     policy: implementing<Policy>('a policy made by definePolicy()', [
       'can',

@@ -1,14 +1,23 @@
-// gatehouse/express: the Express 5 adapter. It translates only: every rule lives in the core's
-// framework-neutral http layer (src/http), which the Fastify adapter shares.
-import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from 'express';
+// gatehouse/express: the Express adapter (Express 4.21+ and 5; typed against @types/express 5).
+// It translates only: every rule lives in the core's framework-neutral http layer (src/http),
+// which the Fastify adapter shares.
+import type {
+  ErrorRequestHandler,
+  NextFunction,
+  Request,
+  RequestHandler,
+  Response,
+  Router,
+} from 'express';
 import express from 'express';
 import type { Auth } from '../../src/auth.js';
-import { AuthError } from '../../src/errors.js';
+import { AuthError, isAuthError } from '../../src/errors.js';
 import {
   type AuthenticateOptions,
   type AuthHttpOptions,
   createAuthHttp,
 } from '../../src/http/auth-routes.js';
+import type { AuthorizeOptions } from '../../src/http/authorize-options.js';
 import { hasUnreceivedBody, MAX_BODY_BYTES, readRequestBody } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
 import type { HttpResponse } from '../../src/http/response.js';
@@ -16,6 +25,8 @@ import { markGuard, markPublic } from '../../src/http/route-marks.js';
 import type { Policy, PolicyModelOf } from '../../src/policy/policy.js';
 import type { Permission } from '../../src/policy/types.js';
 import type { AccessPrincipal } from '../../src/tokens/access-token.js';
+
+export type { AuthorizeOptions } from '../../src/http/authorize-options.js';
 
 declare global {
   namespace Express {
@@ -39,24 +50,34 @@ declare global {
  * gatehouseExpress(auth, { prefix: '/v1/auth' } satisfies ExpressAdapterOptions);
  * ```
  */
-export interface ExpressAdapterOptions extends AuthHttpOptions {}
+export interface ExpressAdapterOptions extends AuthHttpOptions {
+  /** What `gate.errorHandler` answers. */
+  errorHandler?: {
+    /**
+     * Answer every error with the contract's body, not only gatehouse's AuthErrors: a
+     * framework 4xx (a malformed body from `express.json()`) as its registry code, anything
+     * else as the generic 500 SERVER_ERROR (logged with its stack through the auth's logger).
+     * When false, an error that is not an AuthError goes on with `next(err)` to your next error
+     * handler or Express's default, its status and message intact.
+     * @default false
+     */
+    handleAll?: boolean;
+  };
+}
 
 /**
- * Options of the adapter's `authorize()` middleware.
+ * Options of the adapter's `authorize()` middleware: the shared {@link AuthorizeOptions} with
+ * Express's request. `Params` is the route's parameters, inferred from the route's path where
+ * `authorize()` is passed to `app.get('/api/users/:id', ...)`, so `req.params.id` is a string.
  *
  * @example
  * ```ts
- * gate.authorize('users:read', { resource: (req) => auth.getUser(req.params.id) });
+ * app.get('/api/users/:id', gate.authenticate(),
+ *   gate.authorize('users:read', { resource: (req) => auth.getUser(req.params.id) }));
  * ```
  */
-export interface ExpressAuthorizeOptions {
-  /**
-   * Loads the object the permission is checked on, e.g. `(req) => users.findById(req.params.id)`.
-   * Null/undefined (or a thrown NOT_FOUND) means it does not exist. The loaded object is left on
-   * `req.authResource` for the handler.
-   */
-  resource?: (req: Request) => unknown;
-}
+export interface ExpressAuthorizeOptions<Params = Request['params']>
+  extends AuthorizeOptions<Request<Params>> {}
 
 function toHttpRequest(req: Request, body?: Uint8Array): HttpRequest {
   return {
@@ -78,6 +99,31 @@ function send(res: Response, response: HttpResponse): void {
   res.end(response.body);
 }
 
+/**
+ * A middleware that fits any route and leaves the route's params to its path: placed first in
+ * `app.get('/api/users/:id', gate.authenticate(), ...)`, it lets Express infer `{ id: string }`
+ * for the handlers after it (a plain `RequestHandler` would fix them to `ParamsDictionary`,
+ * whose values are `string | string[]`).
+ */
+type RouteMiddleware = <Params>(req: Request<Params>, res: Response, next: NextFunction) => void;
+
+/**
+ * Runs an async middleware so that a rejection reaches `next(err)` on Express 4, which ignores
+ * the promise a handler returns (and would leave the request hanging with an unhandled
+ * rejection). The handler returns nothing, so Express 5 never forwards the same error twice.
+ */
+function forwardingRejections(
+  run: (req: Request, res: Response) => Promise<void>,
+): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, res, next) => {
+    run(req, res).then(
+      () => next(),
+      // A promise rejected with nothing still fails the request (next() alone would go on).
+      (err: unknown) => next(err ?? new Error('Rejected promise')),
+    );
+  };
+}
+
 async function bodyOf(req: Request): Promise<Uint8Array | undefined> {
   // An app-wide express.json() may have read the stream already: use what it parsed.
   if (req.readableEnded || (req as { _body?: boolean })._body) {
@@ -87,9 +133,10 @@ async function bodyOf(req: Request): Promise<Uint8Array | undefined> {
 }
 
 /**
- * Mounts gatehouse in an Express 5 app: a router with the auth routes of the HTTP contract,
- * `authenticate()` / `authorize()` middleware and an error handler answering with the
- * contract's error bodies. Mount the router at the root (use the `prefix` option to move it).
+ * Mounts gatehouse in an Express app (4.21+ or 5): a router with the auth routes of the HTTP contract,
+ * `authenticate()` / `authorize()` middleware and an error handler answering AuthErrors with
+ * the contract's error bodies (other errors go on to yours, unless `errorHandler: { handleAll:
+ * true }`). Mount the router at the root (use the `prefix` option to move it).
  *
  * @example
  * ```ts
@@ -118,15 +165,20 @@ export function gatehouseExpress<P extends Policy = Policy>(
 
   const router: Router = express.Router();
   for (const route of http.routes) {
-    const handler: RequestHandler = async (req, res) => {
-      let body: Uint8Array | undefined;
-      try {
-        body = route.method === 'GET' ? undefined : await bodyOf(req);
-      } catch (err) {
-        send(res, http.errorResponse(err));
-        return;
-      }
-      send(res, await route.handle(toHttpRequest(req, body)));
+    // Never rejects: whatever fails answers the contract's error here (or goes on to next(err)
+    // once a response has started), on Express 4 as on 5.
+    const handler: RequestHandler = (req, res, next) => {
+      const answer = async () => {
+        const body = route.method === 'GET' ? undefined : await bodyOf(req);
+        return route.handle(toHttpRequest(req, body));
+      };
+      answer().then(
+        (response) => send(res, response),
+        (err: unknown) => {
+          if (res.headersSent) next(err);
+          else send(res, http.errorResponse(err));
+        },
+      );
     };
     // Guarded or public on purpose: a test can prove every route of an app is one or the other.
     (route.public ? markPublic : markGuard)(handler);
@@ -136,39 +188,53 @@ export function gatehouseExpress<P extends Policy = Policy>(
   }
 
   /** Requires a valid access token (or lets anonymous requests through when `optional`). */
-  function authenticate(authenticateOptions: AuthenticateOptions = {}): RequestHandler {
-    return markGuard(async (req, _res, next) => {
+  function authenticate(authenticateOptions: AuthenticateOptions = {}): RouteMiddleware {
+    const guard = forwardingRejections(async (req) => {
       req.auth = await http.authenticate(toHttpRequest(req), authenticateOptions);
-      next();
     });
+    return markGuard(guard as RouteMiddleware);
   }
 
   /**
    * Requires `permission` per the auth's policy, on the object `resource` loads when given.
    * Authenticates first when `authenticate()` has not run on this request. The permission is
-   * typed by the auth's policy (`'users:read'`...).
+   * typed by the auth's policy (`'users:read'`...); `Params`, the route's parameters, is
+   * inferred from the path of the route it is passed to, so `resource: (req) =>
+   * auth.getUser(req.params.id)` types `req.params.id` as a string.
    */
-  function authorize(
+  function authorize<Params = Request['params']>(
     permission: Permission<PolicyModelOf<P>>,
-    authorizeOptions: ExpressAuthorizeOptions = {},
-  ): RequestHandler {
+    authorizeOptions: ExpressAuthorizeOptions<Params> = {},
+  ): RequestHandler<Params> {
     const { resource } = authorizeOptions;
-    return markGuard(async (req, _res, next) => {
+    const guard = forwardingRejections(async (req) => {
       const request = toHttpRequest(req);
       if (req.auth === undefined) req.auth = await http.authenticate(request);
       req.authResource = await http.authorize(
         req.auth,
         permission,
-        resource ? () => resource(req) : undefined,
+        // Express fills req.params from the route's path: they are the route's Params.
+        resource ? () => resource(req as unknown as Request<Params>) : undefined,
         http.contextOf(request),
       );
-      next();
     });
+    return markGuard(guard as unknown as RequestHandler<Params>);
   }
 
-  /** Answers any error with the contract's body and status (a non-AuthError as SERVER_ERROR). */
-  const errorHandler: ErrorRequestHandler = (err, _req, res, next) => {
-    if (res.headersSent) {
+  const handleAll = options.errorHandler?.handleAll === true;
+  // An app-wide express.json() refusing the body of an auth route fails before the router: that
+  // route still answers the contract.
+  const ownRoutes = new Set(http.routes.map((r) => `${r.method} ${r.path.toLowerCase()}`));
+  const isOwnRoute = (req: Request) =>
+    ownRoutes.has(`${req.method} ${req.path.toLowerCase().replace(/(.)\/+$/, '$1')}`);
+  /**
+   * Answers an AuthError, and any error on gatehouse's own routes, with the contract's body and
+   * status; passes any other error on with `next(err)`, unless the adapter's `errorHandler: {
+   * handleAll: true }` option makes it answer every error (a non-AuthError as the generic
+   * SERVER_ERROR, logged).
+   */
+  const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
+    if (res.headersSent || !(handleAll || isAuthError(err) || isOwnRoute(req))) {
       next(err);
       return;
     }
@@ -183,7 +249,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
    * does nothing but carry `PUBLIC_MARK`, so that a route without a guard reads as a decision,
    * not an oversight.
    */
-  const publicRoute: RequestHandler = markPublic((_req, _res, next) => next());
+  const publicRoute: RouteMiddleware = markPublic((_req, _res, next) => next());
 
   return { router, authenticate, authorize, publicRoute, errorHandler, notFound, http };
 }

@@ -6,33 +6,75 @@ import type {
   FastifyReply,
   FastifyRequest,
   preHandlerAsyncHookHandler,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+  RouteGenericInterface,
 } from 'fastify';
 import type { Auth } from '../../src/auth.js';
-import { AuthError } from '../../src/errors.js';
+import { AuthError, isAuthError } from '../../src/errors.js';
 import { type AuthHttp, type AuthHttpOptions, createAuthHttp } from '../../src/http/auth-routes.js';
+import type { AuthorizeOptions } from '../../src/http/authorize-options.js';
 import { MAX_BODY_BYTES } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
 import { errorResponse, type HttpResponse } from '../../src/http/response.js';
 import { markGuard, markPublic } from '../../src/http/route-marks.js';
+import type { Policy, PolicyModelOf } from '../../src/policy/policy.js';
+import type { Permission } from '../../src/policy/types.js';
 import { silentLogger } from '../../src/runtime.js';
 import type { AccessPrincipal } from '../../src/tokens/access-token.js';
 
+export type { AuthorizeOptions } from '../../src/http/authorize-options.js';
+
 /**
- * Options of the adapter's `authorize()` preHandler.
+ * Options of the plugin's `authorize()` preHandler: the shared {@link AuthorizeOptions} with
+ * Fastify's request. `RouteGeneric` types `request.params` (and the rest) in the loader:
+ * `app.authorize<{ Params: { id: string } }>('users:read', { resource: ... })`.
  *
  * @example
  * ```ts
- * app.authorize('orders:read', { resource: (request) => orders.find((request.params as { id: string }).id) });
+ * app.authorize<{ Params: { id: string } }>('users:read', {
+ *   resource: (request) => auth.getUser(request.params.id),
+ * });
  * ```
  */
-export interface FastifyAuthorizeOptions {
-  /**
-   * Loads the object the permission is checked on, e.g.
-   * `(request) => users.findById(request.params.id)`. Null/undefined (or a thrown NOT_FOUND)
-   * means it does not exist. The loaded object is left on `request.authResource`.
-   */
-  resource?: (request: FastifyRequest) => unknown;
-}
+export interface FastifyAuthorizeOptions<
+  RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+> extends AuthorizeOptions<FastifyRequest<RouteGeneric>> {}
+
+/**
+ * Declare your policy here once, and `app.authorize()` takes only its permissions (a typo is a
+ * type error, as with the Express adapter, whose `gate` is typed by the auth it is given).
+ * Fastify's decorators are typed for every app at once, so the policy is registered by
+ * declaration merging, as `@fastify/jwt` types `request.user`. Left empty, a permission is any
+ * string (checked at run time).
+ *
+ * @example
+ * ```ts
+ * import { seedPolicy } from 'gatehouse';
+ *
+ * declare module 'gatehouse/fastify' {
+ *   interface FastifyPolicyRegister {
+ *     policy: typeof seedPolicy;
+ *   }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the app's declaration merging
+export interface FastifyPolicyRegister {}
+
+/**
+ * A permission `app.authorize()` takes: one of the registered policy's (see
+ * {@link FastifyPolicyRegister}), or any string when no policy is registered.
+ *
+ * @example
+ * ```ts
+ * const permission: FastifyPermission = 'users:read';
+ * ```
+ */
+export type FastifyPermission = FastifyPolicyRegister extends { policy: infer P extends Policy }
+  ? Permission<PolicyModelOf<P>>
+  : string;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,9 +95,25 @@ declare module 'fastify' {
     authenticate: preHandlerAsyncHookHandler;
     /** preHandler: sets `request.auth` when credentials are present, null otherwise. */
     authenticateOptional: preHandlerAsyncHookHandler;
-    /** A preHandler requiring `permission` (authenticates first when needed). */
-    authorize(permission: string, options?: FastifyAuthorizeOptions): preHandlerAsyncHookHandler;
-    /** Writes the contract's error response; use it from your own error handler. */
+    /**
+     * A preHandler requiring `permission` (authenticates first when needed). The permission is
+     * typed by the policy registered in {@link FastifyPolicyRegister}; `RouteGeneric` types
+     * the request the resource loader receives.
+     */
+    authorize<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
+      permission: FastifyPermission,
+      options?: FastifyAuthorizeOptions<RouteGeneric>,
+    ): preHandlerAsyncHookHandler<
+      RawServerDefault,
+      RawRequestDefaultExpression,
+      RawReplyDefaultExpression,
+      RouteGeneric
+    >;
+    /**
+     * Writes the contract's error response for `error` (an AuthError with its status; a
+     * framework 4xx as its registry code; anything else as the generic 500, logged with its
+     * stack); use it from your own error handler.
+     */
     sendAuthError(reply: FastifyReply, error: unknown): FastifyReply;
     /** The framework-neutral http layer behind the plugin. */
     gatehouse: AuthHttp;
@@ -73,9 +131,13 @@ declare module 'fastify' {
 export interface FastifyAdapterOptions extends AuthHttpOptions {
   auth: Auth;
   /**
-   * Install the contract's error mapping as the app's error handler. Set to false when the app
-   * has its own, and call `fastify.sendAuthError(reply, err)` from it. The auth routes always
-   * answer with the contract's errors. @default true
+   * Whether the guards (`authenticate`, `authenticateOptional`, `authorize`) answer their own
+   * AuthErrors (401, 403, 404, and a store failure as 500/503, logged) with the contract's body.
+   * Set to false to have them throw the AuthError to your error handler instead, and call
+   * `fastify.sendAuthError(reply, err)` from it. Either way the plugin never installs an error
+   * handler of the app: every other error keeps your handler or Fastify's default, status and
+   * message intact, and the auth routes always answer with the contract's errors.
+   * @default true
    */
   errorHandler?: boolean;
   /** Answer unmatched routes with the contract's NOT_FOUND body. @default false */
@@ -108,6 +170,19 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
   const sendAuthError = (reply: FastifyReply, error: unknown) =>
     send(reply, http.errorResponse(error));
 
+  // A guard answers its own AuthError (unless errorHandler: false); any other error, such as
+  // one thrown by the app's resource loader, goes on to the app's error handler untouched.
+  const answerAuthErrors = options.errorHandler !== false;
+  const guard = (run: (request: FastifyRequest) => Promise<void>) =>
+    markGuard(async (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        await run(request);
+      } catch (err) {
+        if (answerAuthErrors && isAuthError(err)) return sendAuthError(reply, err);
+        throw err;
+      }
+    });
+
   fastify.decorateRequest('auth', null);
   fastify.decorateRequest('authResource', null);
   fastify.decorate('gatehouse', http);
@@ -115,21 +190,21 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
   // The guards carry GUARD_MARK, so a test can prove every route is guarded or public.
   fastify.decorate(
     'authenticate',
-    markGuard(async (request: FastifyRequest) => {
+    guard(async (request: FastifyRequest) => {
       request.auth = await http.authenticate(toHttpRequest(request));
     }),
   );
   fastify.decorate(
     'authenticateOptional',
-    markGuard(async (request: FastifyRequest) => {
+    guard(async (request: FastifyRequest) => {
       request.auth = await http.authenticate(toHttpRequest(request), { optional: true });
     }),
   );
   fastify.decorate(
     'authorize',
-    (permission: string, authorizeOptions: FastifyAuthorizeOptions = {}) => {
+    (permission: FastifyPermission, authorizeOptions: FastifyAuthorizeOptions = {}) => {
       const { resource } = authorizeOptions;
-      return markGuard(async (request: FastifyRequest) => {
+      return guard(async (request: FastifyRequest) => {
         const httpRequest = toHttpRequest(request);
         request.auth ??= await http.authenticate(httpRequest);
         request.authResource = await http.authorize(
@@ -142,9 +217,7 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
     },
   );
 
-  if (options.errorHandler !== false) {
-    fastify.setErrorHandler((error, _request, reply) => sendAuthError(reply, error));
-  }
+  // No setErrorHandler here: the plugin is not encapsulated, so it would replace the app's.
   if (options.notFoundHandler) {
     fastify.setNotFoundHandler((_request, reply) =>
       sendAuthError(reply, new AuthError('NOT_FOUND')),
@@ -176,7 +249,7 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
   done();
 };
 
-// Not encapsulated (the decorators and error handler apply to the whole app), named, and bound
+// Not encapsulated (the decorators apply to the whole app), named, and bound
 // to Fastify 5, as fastify-plugin would mark it, without the extra dependency.
 Object.assign(plugin, {
   [Symbol.for('skip-override')]: true,
@@ -186,8 +259,10 @@ Object.assign(plugin, {
 
 /**
  * The Fastify 5 plugin of gatehouse: registers the auth routes of the HTTP contract, decorates
- * `request.auth`, exposes `fastify.authenticate` / `fastify.authorize(...)` preHandlers and maps
- * errors to the contract's bodies. Set Fastify's `trustProxy` only behind a proxy you run: the
+ * `request.auth`, exposes `fastify.authenticate` / `fastify.authorize(...)` preHandlers that
+ * answer their AuthErrors with the contract's bodies, and `fastify.sendAuthError` for your own
+ * error handler. It never installs an error handler of the app: any other error keeps your
+ * handler or Fastify's default. Set Fastify's `trustProxy` only behind a proxy you run: the
  * rate limiter keys on `request.ip`.
  *
  * @example

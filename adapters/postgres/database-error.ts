@@ -69,11 +69,34 @@ export function isUniqueViolation(err: unknown): boolean {
   return errorCode(err) === '23505';
 }
 
+// SQLSTATEs of a schema that is missing or older than this code: 42P01 undefined_table,
+// 3F000 invalid_schema_name, 42703 undefined_column.
+const SCHEMA_HINTS: Record<string, string> = {
+  '42P01':
+    'a table gatehouse needs does not exist: run migrate() (gatehouse/postgres) with the same schema and tablePrefix as the stores',
+  '3F000':
+    'the schema gatehouse was given does not exist: run migrate() (gatehouse/postgres) with the same schema option as the stores',
+  '42703':
+    'a column gatehouse needs does not exist, so the database schema is older than this gatehouse: run migrate()',
+};
+
+/**
+ * What to do about a driver error caused by a missing or outdated schema ("run migrate()"), or
+ * undefined for any other error; looks through `cause`.
+ */
+export function schemaHintOf(err: unknown, depth = 0): string | undefined {
+  if (typeof err !== 'object' || err === null || depth > 3) return undefined;
+  const code = errorCode(err);
+  if (code !== undefined && code in SCHEMA_HINTS) return SCHEMA_HINTS[code];
+  return schemaHintOf((err as { cause?: unknown }).cause, depth + 1);
+}
+
 /**
  * Turns any error from the database into an `AuthError('SERVER_ERROR')` with the registry's
  * generic message: status 503 when the database is unavailable, 500 otherwise. The driver
- * error is kept as `cause` for logs and never reaches a response body. An `AuthError` passes
- * through unchanged.
+ * error is kept as `cause` for logs and never reaches a response body; a missing table or an
+ * outdated schema adds `details.hint` ("run migrate()"), which the failure log writes out. An
+ * `AuthError` passes through unchanged.
  *
  * @example
  * ```ts
@@ -86,8 +109,10 @@ export function isUniqueViolation(err: unknown): boolean {
  */
 export function toServerError(err: unknown): AuthError {
   if (isAuthError(err)) return err;
+  const hint = schemaHintOf(err);
   return new AuthError('SERVER_ERROR', undefined, {
     cause: err,
     ...(isUnavailable(err) ? { status: 503 } : {}),
+    ...(hint !== undefined ? { details: { hint } } : {}),
   });
 }

@@ -25,6 +25,8 @@ export { createPostgresStores } from './postgres-stores.js';
 export type { Queryable } from './queryable.js';
 export { withTransaction } from './queryable.js';
 export { PostgresRateLimitStore } from './rate-limit-store.js';
+export type { SchemaCheckResult } from './schema-check.js';
+export { checkSchema } from './schema-check.js';
 export type { PostgresTableOptions } from './tables.js';
 export { PostgresTokenStore } from './token-store.js';
 export { PostgresUserStore } from './user-store.js';

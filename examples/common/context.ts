@@ -4,6 +4,7 @@ import { type Database, openDatabase } from './database.js';
 import type { ExampleConfig } from './env.js';
 import { identifierKey, signingKey } from './keys.js';
 import { createLogger, type JsonLogger } from './logger.js';
+import { createExampleMailer, type ExampleMailer } from './mailer.js';
 import { OrderRepository } from './orders.js';
 import { seed } from './seed.js';
 
@@ -23,6 +24,9 @@ export interface ExampleContext {
   origin: string;
   /** True for the embedded PGlite database (demo accounts were seeded). */
   embedded: boolean;
+  /** Where reset and verification mails go: SMTP (SMTP_URL) or the log (development). */
+  mail: ExampleMailer['transport'];
+  /** Stops both instances' mail workers, then closes SMTP and the database. */
   close(): Promise<void>;
 }
 
@@ -33,6 +37,7 @@ function createExampleAuth(
   logger: JsonLogger,
   stores: ReturnType<typeof createPostgresStores>['stores'],
   key: ReturnType<typeof signingKey>,
+  mail: { mailer: ExampleMailer['mailer']; publicUrl: string } | null,
   cookies?: { trustedOrigins: string[] },
 ) {
   return createAuth({
@@ -65,6 +70,14 @@ function createExampleAuth(
       refreshIdleTtl: config.REFRESH_EXPIRES_IN.text,
     },
     ...(cookies ? { cookies: { ...cookies, insecureDevelopment: config.INSECURE_COOKIES } } : {}),
+    // Both instances deliver from the one outbox in the database (claimed with FOR UPDATE SKIP
+    // LOCKED): each mail goes out once; links are {PUBLIC_URL}/reset-password?token=... etc.
+    ...(mail
+      ? {
+          mail,
+          emailVerification: { required: config.AUTH_REQUIRE_VERIFIED_EMAIL },
+        }
+      : {}),
   });
 }
 
@@ -78,6 +91,8 @@ export async function createExampleContext(
 ): Promise<ExampleContext> {
   const logger = given.logger ?? createLogger(config.LOG_LEVEL);
   const db = given.database ?? (await openDatabase(config, logger));
+  const instances: ExampleAuth[] = [];
+  let mailer: ExampleMailer | undefined;
   try {
     // One client for gatehouse's stores and the orders: one error mapping, one outage log.
     const { stores, client } = createPostgresStores(db.client, { logger });
@@ -88,16 +103,32 @@ export async function createExampleContext(
       `http://localhost:${config.PORT}`,
     ];
     const key = signingKey(config, logger);
-    const auth = createExampleAuth(config, logger, stores, key);
+    mailer = createExampleMailer(config, logger);
+    const mail = { mailer: mailer.mailer, publicUrl: config.PUBLIC_URL ?? origin };
+    const auth = createExampleAuth(config, logger, stores, key, mail);
     // One process: the CSRF key is gatehouse's random per-instance default.
-    const cookieAuth = createExampleAuth(config, logger, stores, key, {
+    const cookieAuth = createExampleAuth(config, logger, stores, key, mail, {
       trustedOrigins: [...new Set(trustedOrigins)],
     });
+    instances.push(auth, cookieAuth);
     const admin =
       config.ADMIN_EMAIL && config.ADMIN_PASSWORD
         ? { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD }
         : undefined;
-    await seed(auth, { demo: db.embedded, admin }, logger);
+    // Seeded through an instance without a mailer: the accounts the operator configured need no
+    // verification mail, and are marked verified (they log in with AUTH_REQUIRE_VERIFIED_EMAIL).
+    const seeding = createExampleAuth(config, logger, stores, key, null);
+    await seed(seeding, { demo: db.embedded, admin }, logger, {
+      markVerified: async (userId) => {
+        await stores.users.update(userId, { emailVerified: true });
+      },
+    });
+    await seeding.close();
+    const closeAll = async () => {
+      await Promise.all(instances.map((instance) => instance.close()));
+      mailer?.close();
+      await db.close();
+    };
     return {
       config,
       logger,
@@ -106,9 +137,12 @@ export async function createExampleContext(
       orders: new OrderRepository(client),
       origin,
       embedded: db.embedded,
-      close: () => db.close(),
+      mail: mailer.transport,
+      close: closeAll,
     };
   } catch (err) {
+    await Promise.all(instances.map((instance) => instance.close().catch(() => {})));
+    mailer?.close();
     await db.close().catch(() => {});
     throw err;
   }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeSync } from 'node:fs';
 import { url as inspectorUrl } from 'node:inspector';
 import { join, resolve } from 'node:path';
-import { migrate, type Queryable } from 'gatehouse/postgres';
+import { checkSchema, migrate, type Queryable } from 'gatehouse/postgres';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import type { ExampleConfig } from './env.js';
 import type { JsonLogger } from './logger.js';
@@ -163,6 +163,8 @@ export async function openDatabase(
 
 async function migrateExample(client: Queryable): Promise<void> {
   await migrate(client, { roles: ['user', 'admin'] });
+  // Fails the start with "run migrate()" if the schema is missing or older than this gatehouse.
+  await checkSchema(client);
   await client.query(ORDERS_SQL.trim(), []).catch(async () => {
     // PGlite's extended protocol takes one statement at a time.
     for (const statement of ORDERS_SQL.split(';')

@@ -63,6 +63,39 @@ const serverTimeout = (fallbackMs: number) =>
       return ms;
     });
 
+function parseUrl(value: string): URL | null {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
+}
+
+function isSmtpUrl(value: string): boolean {
+  const url = parseUrl(value);
+  return url !== null && (url.protocol === 'smtp:' || url.protocol === 'smtps:') && !!url.hostname;
+}
+
+function isBaseUrl(value: string): boolean {
+  const url = parseUrl(value);
+  return (
+    url !== null &&
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    !url.username &&
+    !url.password &&
+    !value.includes('?') &&
+    !value.includes('#')
+  );
+}
+
+function isProductionBaseUrl(value: string): boolean {
+  const url = parseUrl(value);
+  return (
+    url?.protocol === 'https:' ||
+    (url !== null && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname))
+  );
+}
+
 /** The environment variables of the example apps, validated at start. */
 export const envSchema = z
   .object({
@@ -112,6 +145,35 @@ export const envSchema = z
     HTTP_HEADERS_TIMEOUT: serverTimeout(DEFAULT_TIMEOUTS.headersTimeout),
     HTTP_REQUEST_TIMEOUT: serverTimeout(DEFAULT_TIMEOUTS.requestTimeout),
     HTTP_KEEP_ALIVE_TIMEOUT: serverTimeout(DEFAULT_TIMEOUTS.keepAliveTimeout),
+    /** Where reset and verification mails go (nodemailer). Unset outside production: to the log. */
+    SMTP_URL: z
+      .string()
+      .refine(isSmtpUrl, {
+        message:
+          'must be an smtp:// or smtps:// URL such as "smtp://user:password@mail.example.com:587"',
+      })
+      .optional(),
+    /** The From of those mails. */
+    MAIL_FROM: z
+      .string()
+      .max(200)
+      .refine((v) => !/[\r\n]/.test(v) && /@/.test(v), {
+        message: 'must be one address, such as "Acme <no-reply@acme.example>" (no line breaks)',
+      })
+      .default('gatehouse example <no-reply@localhost>'),
+    /** The base of the links in mails: the address users open the pages at. */
+    PUBLIC_URL: z
+      .string()
+      .refine(isBaseUrl, {
+        message:
+          'must be an absolute http(s) URL without credentials, query or fragment, such as "https://app.example.com"',
+      })
+      .optional(),
+    /** Refuse logins until the email is verified, and make registration enumeration-safe. */
+    AUTH_REQUIRE_VERIFIED_EMAIL: z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
   })
   .transform((env) => ({
     ...env,
@@ -147,6 +209,29 @@ export const envSchema = z
           code: 'custom',
           path: ['INSECURE_COOKIES'],
           message: 'cannot be enabled when NODE_ENV=production',
+        });
+      }
+      if (!env.SMTP_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SMTP_URL'],
+          message:
+            'is required when NODE_ENV=production (reset and verification links are mailed; only development writes them to the log)',
+        });
+      }
+      if (!env.PUBLIC_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PUBLIC_URL'],
+          message:
+            'is required when NODE_ENV=production (the https address users open the links in mails at)',
+        });
+      } else if (!isProductionBaseUrl(env.PUBLIC_URL)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PUBLIC_URL'],
+          message:
+            'must be https when NODE_ENV=production (plain http only for localhost): the links carry one-time tokens',
         });
       }
     }
@@ -193,6 +278,10 @@ const ENV_NAMES = [
   'HTTP_HEADERS_TIMEOUT',
   'HTTP_REQUEST_TIMEOUT',
   'HTTP_KEEP_ALIVE_TIMEOUT',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'PUBLIC_URL',
+  'AUTH_REQUIRE_VERIFIED_EMAIL',
 ] as const;
 
 /** A bad environment variable: the message names it and says why. */
@@ -224,7 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
 }
 
 function redact(name: string, value: string): string {
-  return /SECRET|PASSWORD|PRIVATE_KEY|IDENTIFIER_KEY|DATABASE_URL/.test(name)
+  return /SECRET|PASSWORD|PRIVATE_KEY|IDENTIFIER_KEY|DATABASE_URL|SMTP_URL/.test(name)
     ? '[redacted]'
     : value;
 }

@@ -27,8 +27,16 @@ export function printNextSteps(ctx: ExampleContext, url: string, framework: stri
     `  curl -s ${url}/api/orders -H "authorization: Bearer $TOKEN"`,
     `  curl -s ${url}/.well-known/jwks.json`,
   );
-  if (framework === 'Express')
-    lines.push('', `Login page (cookie mode): open ${url}/ in a browser`);
+  lines.push(
+    '',
+    `Login page (cookie mode, with sign-up and "Forgot password?"): open ${url}/ in a browser`,
+    '',
+    'Password reset and email verification:',
+    `  curl -s -X POST ${url}/api/auth/password/forgot -H 'content-type: application/json' -d '{"email":"${demo.email}"}'`,
+    ctx.mail === 'smtp'
+      ? '  the mail goes out through SMTP_URL; open its link to choose a new password'
+      : '  no SMTP_URL: the mail is written to the log below ("mail (not sent: no SMTP_URL)"); open its "link"',
+  );
   lines.push('', 'Stop with Ctrl+C.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }

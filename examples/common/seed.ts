@@ -1,4 +1,4 @@
-import type { Auth, AuthError } from 'gatehouse';
+import type { Auth, AuthError, PublicUser } from 'gatehouse';
 import { ConfigError } from './env.js';
 import type { JsonLogger } from './logger.js';
 
@@ -25,7 +25,7 @@ export const DEMO_ACCOUNTS = [
 export async function ensureAccount(
   auth: Auth,
   account: { email: string; password: string; name: string; role: string },
-): Promise<{ created: boolean; promoted: boolean }> {
+): Promise<{ created: boolean; promoted: boolean; user: PublicUser }> {
   let user = await auth.findUserByEmail(account.email);
   let created = false;
   if (!user) {
@@ -40,19 +40,26 @@ export async function ensureAccount(
   if (!user) throw new Error(`could not create ${account.email}`);
   const promoted = user.role !== account.role;
   if (promoted) await auth.setRole(user.id, account.role);
-  return { created, promoted };
+  return { created, promoted, user };
 }
 
 export async function seed(
   auth: Auth,
   options: { demo: boolean; admin?: { email: string; password: string } | undefined },
   logger: JsonLogger,
+  hooks: {
+    /** Marks an account the operator configured as verified (no verification mail for it). */
+    markVerified?: (userId: string) => Promise<void>;
+  } = {},
 ): Promise<void> {
+  const verified = async (user: PublicUser) => {
+    if (hooks.markVerified && user.emailVerified !== true) await hooks.markVerified(user.id);
+  };
   if (options.demo) {
-    for (const account of DEMO_ACCOUNTS) await ensureAccount(auth, account);
+    for (const account of DEMO_ACCOUNTS) await verified((await ensureAccount(auth, account)).user);
   }
   if (options.admin) {
-    const { created, promoted } = await ensureAccount(auth, {
+    const { created, promoted, user } = await ensureAccount(auth, {
       ...options.admin,
       name: 'Administrator',
       role: 'admin',
@@ -63,6 +70,7 @@ export async function seed(
         `Invalid configuration:\n  ${(err as AuthError).details?.['field'] === 'password' ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}: ${(err as Error).message}`,
       );
     });
+    await verified(user);
     logger.info('admin account ready', { created, promoted });
   }
 }

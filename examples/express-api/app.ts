@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import express, { type Request, type RequestHandler } from 'express';
 import {
   MAX_BODY_BYTES,
@@ -10,14 +9,14 @@ import {
 import { gatehouseExpress } from 'gatehouse/express';
 import type { ExampleContext } from '../common/context.js';
 import { type Caller, exampleHandlers } from '../common/handlers.js';
-
-const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+import { PUBLIC_DIR, pageHeaders } from '../common/pages.js';
 
 /** The example API on Express 5: the HTTP contract of ARCHITECTURE.md plus the login page. */
 export function buildExpressApp(ctx: ExampleContext) {
   const app = express();
   app.disable('x-powered-by');
-  const gate = gatehouseExpress(ctx.auth);
+  // The example answers every error with the contract's body, its own bugs included.
+  const gate = gatehouseExpress(ctx.auth, { errorHandler: { handleAll: true } });
   // The login page talks to a cookie-mode instance under its own prefix.
   const pageGate = gatehouseExpress(ctx.cookieAuth, { prefix: '/app/api/auth' });
   const handlers = exampleHandlers(ctx);
@@ -88,18 +87,15 @@ export function buildExpressApp(ctx: ExampleContext) {
     res.json(await handlers.listOrders(caller(req)));
   });
 
-  // The static login page: public on purpose (the routes-guarded test checks every route).
+  // The static pages (login, sign-up, forgot / reset password, verify email; /reset-password
+  // serves reset-password.html): public on purpose (the routes-guarded test checks every route).
   app.use(
     markPublic(
       express.static(PUBLIC_DIR, {
         index: 'index.html',
-        setHeaders: (res) => {
-          res.setHeader(
-            'content-security-policy',
-            "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-          );
-          res.setHeader('x-content-type-options', 'nosniff');
-          res.setHeader('referrer-policy', 'no-referrer');
+        extensions: ['html'],
+        setHeaders: (res, path) => {
+          for (const [name, value] of Object.entries(pageHeaders(path))) res.setHeader(name, value);
         },
       }),
     ),

@@ -9,10 +9,11 @@ import {
   nodeServerOptions,
   timeoutsOf,
 } from '../common/http-server.js';
+import { registerCookieAuthRoutes, registerPages } from './pages.js';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 
-/** The example API on Fastify 5: the same HTTP contract as the Express example. */
+/** The example API on Fastify 5: the same HTTP contract and pages as the Express example. */
 export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInstance> {
   const timeouts = timeoutsOf(ctx.config);
   const app = Fastify({
@@ -26,6 +27,12 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
   });
   app.server.on('checkExpectation', answerUnsupportedExpectation);
   await app.register(gatehouseFastify, { auth: ctx.auth, notFoundHandler: true });
+  // The example answers every error with the contract's body (gatehouse maps only its own).
+  app.setErrorHandler((error, _request, reply) => app.sendAuthError(reply, error));
+  // The pages (login, sign-up, forgot / reset password, verify email) and the cookie-mode routes
+  // they call, as on the Express example.
+  await registerCookieAuthRoutes(app, ctx.cookieAuth, '/app/api/auth');
+  registerPages(app);
   const handlers = exampleHandlers(ctx);
 
   app.addHook('onResponse', async (request, reply) => {

@@ -425,10 +425,46 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     ),
 
     route('POST', `${prefix}/logout`, async (request) => {
-      const principal = await requirePrincipal(request);
-      validateBody(logoutBodySchema, body(request));
+      if (csrf) {
+        // Cookie mode: the access cookie (and the CSRF check). The refresh cookie is scoped to
+        // the refresh route, so a browser never sends it here.
+        const principal = await requirePrincipal(request);
+        validateBody(logoutBodySchema, body(request));
+        await auth.logout(principal.sessionId, contextOf(request));
+        return jsonResponse(200, { success: true }, { 'set-cookie': clearedCookies() });
+      }
+      // Bearer mode: the access token, or the body's refresh token alone (a client whose access
+      // token expired must still be able to sign out). Each ends its own session.
+      let principal: AccessPrincipal | null = null;
+      let refusal: unknown = new AuthError('UNAUTHENTICATED');
+      try {
+        principal = await authenticate(request, { optional: true });
+      } catch (err) {
+        if (!isAuthError(err) || !['TOKEN_EXPIRED', 'TOKEN_INVALID'].includes(err.code)) throw err;
+        refusal = err;
+      }
+      let refreshToken: string | undefined;
+      try {
+        refreshToken = validateBody(logoutBodySchema, body(request))?.refreshToken;
+      } catch (err) {
+        // Without a credential, the missing credential is the answer (as before the body).
+        throw principal ? err : refusal;
+      }
+      if (!principal) {
+        if (refreshToken === undefined) throw refusal;
+        await auth.logoutWithRefreshToken(refreshToken, contextOf(request));
+        return jsonResponse(200, { success: true });
+      }
       await auth.logout(principal.sessionId, contextOf(request));
-      return jsonResponse(200, { success: true }, csrf ? { 'set-cookie': clearedCookies() } : {});
+      if (refreshToken !== undefined) {
+        try {
+          await auth.logoutWithRefreshToken(refreshToken, contextOf(request));
+        } catch (err) {
+          // A stale refresh token beside a valid access token ends nothing more; not an error.
+          if (!isAuthError(err) || err.code !== 'TOKEN_INVALID') throw err;
+        }
+      }
+      return jsonResponse(200, { success: true });
     }),
 
     route('POST', `${prefix}/logout-all`, async (request) => {

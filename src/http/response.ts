@@ -216,9 +216,12 @@ export function errorResponse(err: unknown, log: Logger | RequestFailureLog): Ht
 
 function describe(err: unknown): Record<string, unknown> {
   if (err instanceof Error) {
+    // A store's advice on its own failure ("run migrate()" for a missing table).
+    const hint = isAuthError(err) ? err.details?.['hint'] : undefined;
     return {
       error: `${err.name}: ${err.message}`,
       ...(isAuthError(err) ? { code: err.code } : {}),
+      ...(typeof hint === 'string' ? { hint } : {}),
       ...(err.cause !== undefined ? { cause: describeCause(err.cause) } : {}),
       stack: err.stack,
     };

@@ -48,17 +48,25 @@ export const MIN_RSA_MODULUS_BITS = 2048;
  *   older key kept so that tokens it signed stay valid). Strings are refused: convert a PEM
  *   with `crypto.createPrivateKey(pem)` so that a key can never be mistaken for an HMAC secret.
  *
+ * The type of one entry of `tokens.keys`: annotate a key list declared apart from `createAuth`
+ * with it, so `alg` stays one of the algorithms instead of widening to `string` (no cast needed).
+ *
  * @example
  * ```ts
  * import { generateKeyPairSync } from 'node:crypto';
+ * import { createAuth, type TokenKeyInput } from 'gatehouse';
+ *
  * const { privateKey } = generateKeyPairSync('ed25519');
- * const key: TokenKeyInput = { kid: '2025-01', alg: 'EdDSA', key: privateKey };
+ * const keys: TokenKeyInput[] = [{ kid: '2025-01', alg: 'EdDSA', key: privateKey }];
+ * const auth = createAuth({ tokens: { keys } });
  * ```
  */
 export interface TokenKeyInput {
   /** The key id written in the `kid` header; unique within the set. */
   kid: string;
+  /** The one algorithm this key signs or verifies with (pinned: a token of another is refused). */
   alg: TokenAlgorithm;
+  /** The secret or key object that `alg` takes (listed above), checked when createAuth runs. */
   key: unknown;
 }
 

@@ -367,6 +367,59 @@ export function createTokenService(deps: TokenServiceDependencies) {
       });
     },
 
+    /**
+     * Ends the session of a refresh token, for a client whose access token has expired: the
+     * refresh token is a bearer credential for its own session, so presenting it may end it.
+     * Returns the ended session's id, or null when the family had already ended (idempotent).
+     * Throws TOKEN_INVALID for a malformed or unknown token. A token that was already rotated
+     * is reuse, as in `refresh()`: the whole family is revoked and TOKEN_REUSE_DETECTED emitted,
+     * and the logout succeeds (that session has ended).
+     */
+    async logoutWithRefreshToken(
+      refreshToken: unknown,
+      context: TokenRequestContext = {},
+    ): Promise<string | null> {
+      try {
+        if (!isRefreshTokenShape(refreshToken)) throw tokenRejected('refresh_malformed');
+        const now = clock.now();
+        // The TokenStore has no lookup by hash: rotating to a hash that nobody ever holds
+        // consumes the presented token atomically and names its session, with every store
+        // (custom ones too) as it is. The session is then revoked.
+        const unheld = hashRefreshToken(createRefreshToken(random));
+        const result = await store.rotate(hashRefreshToken(refreshToken), unheld, {
+          now,
+          idleMs: options.refreshIdleTtl,
+        });
+        if (result.status === 'unknown') throw tokenRejected('refresh_unknown');
+        const { id: sessionId, userId } = result.session;
+        if (result.status === 'revoked') return null;
+        sessions.forgetSession(sessionId);
+        if (result.status === 'reused') {
+          logger.warn('refresh token reuse detected; session revoked', { userId, sessionId });
+          audit.emit({
+            event: 'TOKEN_REUSE_DETECTED',
+            status: 'failure',
+            userId,
+            context,
+            metadata: { sessionId },
+          });
+          return sessionId;
+        }
+        // 'rotated' or 'expired' (an idle or too old session): either way it ends now.
+        await store.revokeSession(sessionId, 'logout', now);
+        audit.emit({
+          event: 'LOGOUT',
+          status: 'success',
+          userId,
+          context,
+          metadata: { sessionId },
+        });
+        return sessionId;
+      } catch (err) {
+        throw refused(err, 'refresh token');
+      }
+    },
+
     /** Ends every session of a user; returns how many were active. */
     async logoutAll(userId: string, context: TokenRequestContext = {}): Promise<number> {
       const count = await store.revokeUserSessions(userId, 'logout_all', clock.now());

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import express4 from 'express4';
 import Fastify from 'fastify';
 import { gatehouseExpress } from '../../adapters/express/index.js';
 import { contractFrameworkErrors, gatehouseFastify } from '../../adapters/fastify/index.js';
@@ -21,7 +22,7 @@ export interface RunningApp extends ReturnType<typeof makeAuth> {
   close(): Promise<void>;
 }
 
-export type AdapterName = 'express' | 'fastify';
+export type AdapterName = 'express' | 'express4' | 'fastify';
 
 function authFor(setup: AppSetup) {
   return makeAuth({ policy: seedPolicy, ...setup.authOptions });
@@ -32,11 +33,15 @@ function authFor(setup: AppSetup) {
  * guards (`/api/users/:id` with an ownership check, an optional route, a state-changing route and
  * a route that fails with a non-AuthError).
  */
-async function startExpress(setup: AppSetup): Promise<RunningApp> {
+async function startExpress(
+  setup: AppSetup,
+  name: 'express' | 'express4' = 'express',
+): Promise<RunningApp> {
   const made = authFor(setup);
   const { auth } = made;
-  const gate = gatehouseExpress(auth);
-  const app = express();
+  // The contract's body for every error of the app, not only gatehouse's.
+  const gate = gatehouseExpress(auth, { errorHandler: { handleAll: true } });
+  const app = name === 'express4' ? express4() : express();
   app.set('trust proxy', setup.trustProxy ? 'loopback' : false);
   app.disable('x-powered-by');
   app.use(gate.router);
@@ -67,7 +72,7 @@ async function startExpress(setup: AppSetup): Promise<RunningApp> {
   const { port } = server.address() as AddressInfo;
   return {
     ...made,
-    adapter: 'express',
+    adapter: name,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await new Promise<void>((resolve) => {
@@ -88,6 +93,8 @@ async function startFastify(setup: AppSetup): Promise<RunningApp> {
     frameworkErrors: contractFrameworkErrors,
   });
   await app.register(gatehouseFastify, { auth, notFoundHandler: true });
+  // The contract's body for every error of the app, not only gatehouse's.
+  app.setErrorHandler((error, _request, reply) => app.sendAuthError(reply, error));
   app.get(
     '/api/users/:id',
     {
@@ -128,8 +135,12 @@ async function startFastify(setup: AppSetup): Promise<RunningApp> {
   };
 }
 
-/** Both adapters, for `describe.each`. */
+/**
+ * The adapters, for `describe.each`: Express 5, Fastify, and last the same Express app on
+ * Express 4 (the `express4` dev dependency), since the peer range is `^4.21 || ^5`.
+ */
 export const adapters: { name: AdapterName; start(setup?: AppSetup): Promise<RunningApp> }[] = [
   { name: 'express', start: (setup = {}) => startExpress(setup) },
   { name: 'fastify', start: (setup = {}) => startFastify(setup) },
+  { name: 'express4', start: (setup = {}) => startExpress(setup, 'express4') },
 ];

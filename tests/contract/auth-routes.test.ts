@@ -160,6 +160,97 @@ describe.each(adapters)('auth routes over HTTP on $name', (adapter) => {
     );
   });
 
+  it('logout with an expired access token and the refresh token ends the session', async () => {
+    await start();
+    const { token, refreshToken } = await signUp(app);
+    app.clock.advance(16 * 60_000); // past the 15-minute access token
+    expectContractError(await call(app, '/api/auth/me', { token }), 401, 'TOKEN_EXPIRED');
+    const response = await call(app, '/api/auth/logout', { token, json: { refreshToken } });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ success: true });
+    expectContractError(
+      await call(app, '/api/auth/refresh', { json: { refreshToken } }),
+      401,
+      'TOKEN_INVALID',
+    );
+    expect(app.events.filter((e) => e.event === 'LOGOUT')).toHaveLength(1);
+  });
+
+  it('logout with the refresh token alone (no access token) ends that session and no other', async () => {
+    await start();
+    const first = await signUp(app);
+    const second = await logIn(app);
+    const other = await signUp(app, 'grace@example.com');
+    const response = await call(app, '/api/auth/logout', {
+      json: { refreshToken: first.refreshToken },
+    });
+    expect(response.status).toBe(200);
+    expectContractError(
+      await call(app, '/api/auth/me', { token: first.token }),
+      401,
+      'TOKEN_INVALID',
+    );
+    // The same user's other session and another user's session go on.
+    expect((await call(app, '/api/auth/me', { token: second.token })).status).toBe(200);
+    expect((await call(app, '/api/auth/me', { token: other.token })).status).toBe(200);
+    const refreshed = await call(app, '/api/auth/refresh', {
+      json: { refreshToken: second.refreshToken },
+    });
+    expect(refreshed.status).toBe(200);
+  });
+
+  it('logout with an unknown, malformed or access-token-shaped refresh token and no access token is 401 and ends nothing', async () => {
+    await start();
+    const { token, refreshToken } = await signUp(app);
+    const unknown = `${refreshToken.slice(0, -2)}${refreshToken.endsWith('AA') ? 'BB' : 'AA'}`;
+    for (const presented of [unknown, 'not-a-token', token]) {
+      const response = await call(app, '/api/auth/logout', { json: { refreshToken: presented } });
+      expectContractError(response, 401, 'TOKEN_INVALID');
+    }
+    expectContractError(await call(app, '/api/auth/logout', { json: {} }), 401, 'UNAUTHENTICATED');
+    expect((await call(app, '/api/auth/me', { token })).status).toBe(200);
+    expect((await call(app, '/api/auth/refresh', { json: { refreshToken } })).status).toBe(200);
+  });
+
+  it("logout with a valid access token and a stale refresh token still ends the caller's session", async () => {
+    await start();
+    const { token } = await signUp(app);
+    const stale = 'A'.repeat(43);
+    const response = await call(app, '/api/auth/logout', { token, json: { refreshToken: stale } });
+    expect(response.status).toBe(200);
+    expectContractError(await call(app, '/api/auth/me', { token }), 401, 'TOKEN_INVALID');
+  });
+
+  it('logout with an already rotated refresh token is reuse: the whole family ends and TOKEN_REUSE_DETECTED is recorded', async () => {
+    await start();
+    const { refreshToken: used } = await signUp(app);
+    const rotated = await call(app, '/api/auth/refresh', { json: { refreshToken: used } });
+    const { token, refreshToken: current } = rotated.body as {
+      token: string;
+      refreshToken: string;
+    };
+    const response = await call(app, '/api/auth/logout', { json: { refreshToken: used } });
+    expect(response.status).toBe(200);
+    expectContractError(await call(app, '/api/auth/me', { token }), 401, 'TOKEN_INVALID');
+    expectContractError(
+      await call(app, '/api/auth/refresh', { json: { refreshToken: current } }),
+      401,
+      'TOKEN_INVALID',
+    );
+    expect(app.events.map((e) => e.event)).toContain('TOKEN_REUSE_DETECTED');
+  });
+
+  it('logout twice with the same refresh token is idempotent: 200, and no reuse alarm', async () => {
+    await start();
+    const { refreshToken } = await signUp(app);
+    for (let i = 0; i < 2; i++) {
+      const response = await call(app, '/api/auth/logout', { json: { refreshToken } });
+      expect(response.status).toBe(200);
+    }
+    expect(app.events.map((e) => e.event)).not.toContain('TOKEN_REUSE_DETECTED');
+    expect(app.events.filter((e) => e.event === 'LOGOUT')).toHaveLength(1);
+  });
+
   it('ends every session of the user on logout-all', async () => {
     await start();
     const first = await signUp(app);

@@ -109,6 +109,8 @@ async function startFastify(): Promise<App> {
   const logs: LogLine[] = [];
   const app = Fastify({ frameworkErrors: contractFrameworkErrors });
   await app.register(gatehouseFastify, { auth, notFoundHandler: true });
+  // Like the example app: every error of the app answers the contract's body.
+  app.setErrorHandler((error, _request, reply) => app.sendAuthError(reply, error));
   app.addHook('onResponse', async (request, reply) => {
     logs.push({
       method: request.method,
