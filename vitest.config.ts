@@ -21,6 +21,13 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Type tests (`*.test-d.ts`) are compiled by tsc, not run: a broken type fails `npm test`
+    // (and `npm run typecheck`, which covers tests/ too).
+    typecheck: {
+      enabled: true,
+      include: ['tests/**/*.test-d.ts'],
+      tsconfig: './tsconfig.json',
+    },
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts', 'adapters/**/*.ts'],

@@ -16,18 +16,13 @@ import {
   toPublicUser,
 } from './credentials/service.js';
 import { AuthError } from './errors.js';
+import { registerInternals } from './internal/handle.js';
 import { createMailWorker, type MailFlushResult } from './mail/worker.js';
 import { bcryptHasher } from './passwords/hasher.js';
 import { accessDeniedMetadata } from './policy/access-denied.js';
 import type { Policy, PolicyModelOf, UntypedPolicy } from './policy/policy.js';
-import type {
-  CheckedResource,
-  Permission,
-  PolicyExplanation,
-  PolicyFilter,
-  PolicyPrincipal,
-} from './policy/types.js';
-import { RateLimiter } from './ratelimit/limiter.js';
+import type { CheckedResource, Permission, PolicyPrincipal } from './policy/types.js';
+import { type RateLimitedRoute, RateLimiter } from './ratelimit/limiter.js';
 import { cryptoRandom, silentLogger, systemClock } from './runtime.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryMailOutbox } from './stores/memory-mail-outbox.js';
@@ -36,7 +31,9 @@ import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
 import { MemoryTokenStore } from './stores/memory-token-store.js';
 import { MemoryUserStore } from './stores/memory-user-store.js';
 import type { PublicUser } from './stores/types.js';
-import { createTokenService } from './tokens/service.js';
+import type { AccessPrincipal } from './tokens/access-token.js';
+import type { JsonWebKeySet } from './tokens/keys.js';
+import { createTokenService, type IssuedTokens } from './tokens/service.js';
 
 /**
  * Creates an independent gatehouse instance. Options are validated at once: a wrong option
@@ -52,7 +49,9 @@ import { createTokenService } from './tokens/service.js';
  * const { user } = await auth.login({ email: 'ada@example.com', password: 'correct horse battery' }, { ip: '203.0.113.7' });
  * ```
  */
-export function createAuth<P extends Policy = Policy>(options: AuthOptions & { policy?: P } = {}) {
+export function createAuth<P extends Policy = Policy>(
+  options: AuthOptions & { policy?: P } = {},
+): Auth<P> {
   const config = resolveAuthOptions(options);
   const clock = config.clock ?? systemClock;
   const random = config.random ?? cryptoRandom;
@@ -200,43 +199,28 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
     return toPublicUser(found(typeof userId === 'string' ? await users.findById(userId) : null));
   }
 
-  const auth = {
-    /** The resolved, validated options (read-only view). */
-    config,
-    /** The stores in use (the configured ones or the memory defaults). */
-    stores: { users, attempts, rateLimits, tokens: tokenStore, oneTimeTokens, outbox },
-    /** The clock in use. */
-    clock,
-    /** The audit emitter (adapters emit RATE_LIMITED / CSRF_REJECTED through it). */
-    audit,
-    /** The per-IP rate limiter of the login, register and refresh routes (`rateLimits`). */
-    rateLimiter,
-    /** The authorization policy (`options.policy`), or undefined when none was given. */
+  const auth: Auth<P> = {
     policy: config.policy as P | undefined,
 
     /**
      * Whether `principal` may do `permission` (to `resource` when given); see `Policy.can`.
      * A conditional grant checked without a resource answers false. No audit event.
      */
-    can<C extends Check>(
-      principal: PolicyPrincipal | null | undefined,
-      permission: C,
-      resource?: CheckedResource<Model, C>,
-    ): boolean {
-      return requirePolicy().can(principal, permission, resource);
-    },
+    can: ((principal, permission, resource) =>
+      requirePolicy().can(principal, permission, resource)) as UntypedPolicy['can'] as P['can'],
 
     /**
      * Like `can`, but throws `AuthError('FORBIDDEN')` when denied, after emitting an
      * `ACCESS_DENIED` audit event whose metadata says which rule or reason decided
      * (permission, role, reason, rule), never the resource's data.
      */
-    authorize<C extends Check>(
+    // A function of `P`'s model, which the conditional AuthorizeOf<P> cannot see through here.
+    authorize: (<C extends Check>(
       principal: PolicyPrincipal | null | undefined,
       permission: C,
       resource?: CheckedResource<Model, C>,
       context: RequestContext = {},
-    ): void {
+    ): void => {
       const engine = requirePolicy();
       if (engine.can(principal, permission, resource)) return;
       audit.emit({
@@ -247,32 +231,23 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
         metadata: accessDeniedMetadata(engine.explain(principal, permission, resource)),
       });
       throw new AuthError('FORBIDDEN');
-    },
+    }) as AuthorizeOf<P>,
 
     /** Whether `principal` may do `permission` to at least some instance; see `Policy.canSome`. */
-    canSome<C extends Check>(
-      principal: PolicyPrincipal | null | undefined,
-      permission: C,
-    ): boolean {
-      return requirePolicy().canSome(principal, permission);
-    },
+    canSome: ((principal, permission) =>
+      requirePolicy().canSome(principal, permission)) as UntypedPolicy['canSome'] as P['canSome'],
 
     /** The decision with the rule and role that made it, or why nothing matched. */
-    explain<C extends Check>(
-      principal: PolicyPrincipal | null | undefined,
-      permission: C,
-      resource?: CheckedResource<Model, C>,
-    ): PolicyExplanation {
-      return requirePolicy().explain(principal, permission, resource);
-    },
+    explain: ((principal, permission, resource) =>
+      requirePolicy().explain(
+        principal,
+        permission,
+        resource,
+      )) as UntypedPolicy['explain'] as P['explain'],
 
     /** The policy's conditions for `permission` as data for a store's query; see `Policy.filter`. */
-    filter<C extends Check>(
-      principal: PolicyPrincipal | null | undefined,
-      permission: C,
-    ): PolicyFilter {
-      return requirePolicy().filter(principal, permission);
-    },
+    filter: ((principal, permission) =>
+      requirePolicy().filter(principal, permission)) as UntypedPolicy['filter'] as P['filter'],
 
     /**
      * Registers a user with the default role. Throws VALIDATION_ERROR (bad email, name or
@@ -374,8 +349,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       return emailVerification.verify(token, context);
     },
 
-    /** The mail outbox: wait for queued mail, count what waits. */
-    mail: {
+    mail: Object.freeze({
       /**
        * Waits for the background work of earlier requests (reset links being issued), then
        * delivers everything due now. For tests and shutdown.
@@ -401,7 +375,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       pending(): Promise<number> {
         return outbox.pending();
       },
-    },
+    }),
 
     /**
      * Stops the mail worker after waiting for the background work of earlier requests and the
@@ -424,7 +398,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
      * Verifies email and password. Throws INVALID_CREDENTIALS (unknown email, wrong password,
      * disabled account alike), ACCOUNT_LOCKED (with `retryAfter`) or VALIDATION_ERROR.
      */
-    async login(input: LoginInput, context: RequestContext = {}) {
+    async login(input: LoginInput, context: RequestContext = {}): Promise<LoginResult> {
       const user = await credentials.verifyLogin(input, context);
       const session = await tokens.startSession(user);
       return {
@@ -441,7 +415,7 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
      * unknown, revoked or reused token (reuse revokes the whole session and emits
      * TOKEN_REUSE_DETECTED) or a disabled/deleted user; TOKEN_EXPIRED for an ended session.
      */
-    refresh(refreshToken: string, context: RequestContext = {}) {
+    refresh(refreshToken: string, context: RequestContext = {}): Promise<IssuedTokens> {
       return tokens.refresh(refreshToken, context);
     },
 
@@ -482,6 +456,19 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
 
     /** The public JWKS (`/.well-known/jwks.json`): asymmetric keys only, never a secret. */
     jwks: tokens.jwks,
+
+    /**
+     * Counts one request of `route` for `key` against the configured `rateLimits`; throws
+     * RATE_LIMITED (with `retryAfter`) past the limit and emits RATE_LIMITED. For your own routes
+     * that call `login`, `register` or `requestPasswordReset` directly.
+     */
+    async enforceRateLimit(
+      route: RateLimitedRoute,
+      key: string,
+      context: RequestContext = {},
+    ): Promise<void> {
+      await rateLimiter.enforce(route, key, context);
+    },
 
     /** Deletes ended sessions (revoked or expired before `olderThan`, default now). */
     pruneSessions: tokens.pruneSessions,
@@ -599,12 +586,57 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
       await tokens.revokeUserSessions(userId, 'user_deleted', { context });
     },
   };
-  return auth;
+  // What the HTTP layer reaches behind the instance (src/internal/handle.ts), never public.
+  registerInternals(auth, {
+    config,
+    stores: { users, attempts, rateLimits, tokens: tokenStore, oneTimeTokens, outbox },
+    clock,
+    audit,
+    rateLimiter,
+  });
+  // Printing an instance shows its policy's roles, never an option (keys, secrets).
+  const roles = (config.policy as Policy | undefined)?.roles;
+  const summary = (): { type: 'gatehouse.Auth'; roles: string[] | null } => ({
+    type: 'gatehouse.Auth',
+    roles: roles ? [...roles] : null,
+  });
+  Object.defineProperties(auth, {
+    toJSON: { value: summary },
+    [Symbol.for('nodejs.util.inspect.custom')]: {
+      value: () => `Auth { roles: ${roles ? `[${roles.join(', ')}]` : 'none (no policy)'} }`,
+    },
+  });
+  return Object.freeze(auth);
+}
+
+/** `Auth.authorize`: `Policy.can`'s parameters plus the request context, throwing when denied. */
+type AuthorizeOf<P> =
+  P extends Policy<infer M, string>
+    ? <C extends Permission<M>>(
+        principal: PolicyPrincipal | null | undefined,
+        permission: C,
+        resource?: CheckedResource<M, C>,
+        context?: RequestContext,
+      ) => void
+    : never;
+
+/**
+ * What `login` resolves to: the access and refresh tokens and the user (never its hash).
+ *
+ * @example
+ * ```ts
+ * const { token, refreshToken, expiresIn, user }: LoginResult = await auth.login({ email, password });
+ * ```
+ */
+export interface LoginResult extends IssuedTokens {
+  /** The signed-in user, without its password hash. */
+  readonly user: PublicUser;
 }
 
 /**
  * A gatehouse instance, as returned by {@link createAuth}; `P` is the type of its policy, which
- * types the permissions of `can`, `authorize`, `explain` and `filter`.
+ * types the permissions of `can`, `authorize`, `explain` and `filter`. The instance is frozen;
+ * `JSON.stringify` and `util.inspect` of it show the policy's roles, never an option.
  *
  * @example
  * ```ts
@@ -613,4 +645,171 @@ export function createAuth<P extends Policy = Policy>(options: AuthOptions & { p
  * export const auth: Auth<typeof seedPolicy> = createAuth({ policy: seedPolicy });
  * ```
  */
-export type Auth<P extends Policy = Policy> = ReturnType<typeof createAuth<P>>;
+export interface Auth<P extends Policy = Policy> {
+  /** The authorization policy (`options.policy`), or undefined when none was given. */
+  readonly policy: P | undefined;
+
+  // The checks are typed as the policy's own methods (their permissions and resources follow
+  // from `P`), which also keeps an `Auth<typeof policy>` assignable to `Auth`.
+
+  /**
+   * Whether `principal` may do `permission` (to `resource` when given); see `Policy.can`.
+   * A conditional grant checked without a resource answers false. No audit event.
+   * INVALID_CONFIG without a policy.
+   */
+  readonly can: P['can'];
+
+  /**
+   * Like `can`, but throws `AuthError('FORBIDDEN')` when denied, after emitting an
+   * `ACCESS_DENIED` audit event whose metadata says which rule or reason decided
+   * (permission, role, reason, rule), never the resource's data.
+   */
+  readonly authorize: AuthorizeOf<P>;
+
+  /** Whether `principal` may do `permission` to at least some instance; see `Policy.canSome`. */
+  readonly canSome: P['canSome'];
+
+  /** The decision with the rule and role that made it, or why nothing matched. */
+  readonly explain: P['explain'];
+
+  /** The policy's conditions for `permission` as data for a store's query; see `Policy.filter`. */
+  readonly filter: P['filter'];
+
+  /**
+   * Registers a user with the default role. Throws VALIDATION_ERROR (bad email, name or
+   * password) or EMAIL_TAKEN. The result never carries the hash. With `mail`, a verification
+   * mail is sent.
+   */
+  register(input: RegisterInput, context?: RequestContext): Promise<PublicUser>;
+
+  /**
+   * The enumeration-safe registration (the register route when `emailVerification.required`):
+   * resolves the same way whether the email is new or taken. VALIDATION_ERROR for bad input;
+   * INVALID_CONFIG without `mail`.
+   */
+  signUp(input: RegisterInput, context?: RequestContext): Promise<void>;
+
+  /**
+   * Verifies email and password and starts a session. Throws INVALID_CREDENTIALS (unknown
+   * email, wrong password, disabled account alike), ACCOUNT_LOCKED (with `retryAfter`),
+   * EMAIL_NOT_VERIFIED or VALIDATION_ERROR.
+   */
+  login(input: LoginInput, context?: RequestContext): Promise<LoginResult>;
+
+  /**
+   * Rotates a refresh token: returns a new `{ token, refreshToken, expiresIn }` and uses the
+   * presented one up. TOKEN_INVALID for an unknown, revoked or reused token (reuse revokes the
+   * whole session) or a disabled/deleted user; TOKEN_EXPIRED for an ended session.
+   */
+  refresh(refreshToken: string, context?: RequestContext): Promise<IssuedTokens>;
+
+  /**
+   * Verifies an access token: returns `{ userId, email, role, sessionId, claims }` or throws
+   * TOKEN_EXPIRED / TOKEN_INVALID (bad token, or its session ended).
+   */
+  verifyAccessToken(token: string): Promise<AccessPrincipal>;
+
+  /** Ends one session: its refresh token and its access tokens stop working. Idempotent. */
+  logout(sessionId: string, context?: RequestContext): Promise<void>;
+
+  /** Ends every session of a user; returns how many were active. */
+  logoutAll(userId: string, context?: RequestContext): Promise<number>;
+
+  /**
+   * Ends the session a refresh token belongs to, without an access token. Returns that
+   * session's id, or null when it had already ended. TOKEN_INVALID for an unknown token.
+   */
+  logoutWithRefreshToken(refreshToken: string, context?: RequestContext): Promise<string | null>;
+
+  /** The public JWKS (`/.well-known/jwks.json`): asymmetric keys only, never a secret. */
+  jwks(): JsonWebKeySet;
+
+  /**
+   * Counts one request of `route` for `key` (an IP through `rateLimitKeyOfIp`, or any key of
+   * yours) against `rateLimits`; throws RATE_LIMITED with `retryAfter` past the limit. The
+   * adapters' routes do this already; call it from your own routes that call `login`,
+   * `register` or `requestPasswordReset` directly.
+   *
+   * @example
+   * ```ts
+   * await auth.enforceRateLimit('login', rateLimitKeyOfIp(req.ip ?? 'unknown'), { ip: req.ip });
+   * const session = await auth.login(req.body, { ip: req.ip });
+   * ```
+   */
+  enforceRateLimit(route: RateLimitedRoute, key: string, context?: RequestContext): Promise<void>;
+
+  /** Deletes ended sessions (revoked or expired before `olderThan`, default now). */
+  pruneSessions(olderThan?: number): Promise<number>;
+
+  /**
+   * Changes a user's password after checking the current one; every other session of the
+   * user ends (the one given as `context.sessionId` stays).
+   */
+  changePassword(
+    userId: string,
+    input: { currentPassword: string; newPassword: string },
+    context?: RequestContext & { sessionId?: string },
+  ): Promise<void>;
+
+  /** Returns a user without its hash; NOT_FOUND when there is none. */
+  getUser(userId: string): Promise<PublicUser>;
+
+  /** Finds a user by email (normalised); null when there is none. */
+  findUserByEmail(email: string): Promise<PublicUser | null>;
+
+  /** Updates a user's display name; emits `USER_UPDATED` when something changed. */
+  updateUser(
+    userId: string,
+    patch: { name?: unknown },
+    context?: RequestContext & { actorId?: string },
+  ): Promise<PublicUser>;
+
+  /**
+   * Sets a user's role (VALIDATION_ERROR for a role the policy does not declare); when it
+   * changes, emits `ROLE_CHANGED` and ends every session of the user unless
+   * `revokeSessions: false`.
+   */
+  setRole(
+    userId: string,
+    role: string,
+    options?: RequestContext & { actorId?: string; revokeSessions?: boolean },
+  ): Promise<PublicUser>;
+
+  /** Disables a user: login fails as INVALID_CREDENTIALS and every session ends. */
+  disableUser(userId: string, context?: RequestContext): Promise<void>;
+
+  /** Deletes a user and ends every session. */
+  deleteUser(userId: string, context?: RequestContext): Promise<void>;
+
+  /**
+   * Asks for a password-reset link; resolves the same way whether the account exists.
+   * VALIDATION_ERROR only for a non-string or over-long input; INVALID_CONFIG without `mail`.
+   */
+  requestPasswordReset(email: string, context?: RequestContext): Promise<void>;
+
+  /**
+   * Sets a new password with a reset link's token; ends every session. LINK_INVALID for an
+   * unknown, used, superseded or expired token alike.
+   */
+  resetPassword(
+    input: { token: string; password: string },
+    context?: RequestContext,
+  ): Promise<void>;
+
+  /** Sends a new verification link to a user (RATE_LIMITED past `rateLimits.resendVerification`). */
+  requestEmailVerification(userId: string, context?: RequestContext): Promise<void>;
+
+  /** Consumes a verification link's token and marks the email verified; LINK_INVALID otherwise. */
+  verifyEmail(token: string, context?: RequestContext): Promise<PublicUser>;
+
+  /** The mail outbox: wait for queued mail, count what waits. */
+  readonly mail: {
+    /** Waits for earlier background work, then delivers everything due now. */
+    flush(): Promise<MailFlushResult>;
+    /** How many messages wait for delivery. */
+    pending(): Promise<number>;
+  };
+
+  /** Stops the mail worker after the work in flight. Idempotent; call it at shutdown. */
+  close(): Promise<void>;
+}

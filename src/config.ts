@@ -178,30 +178,16 @@ export const authOptionsSchema = z
     }
   });
 
+/** The options of `createAuth`: the hand-written interface, documented field by field, in options.ts. */
+export type { AuthOptions } from './options.js';
 /**
- * The options of `createAuth`, as written by the user; every one is optional. Each is described
- * in docs/configuration.md.
+ * The options after validation and defaults (durations in milliseconds): what an instance runs
+ * with. Not reachable on the instance; for adapter authors and tests of gatehouse itself.
  *
  * @example
  * ```ts
- * const options: AuthOptions = {
- *   passwords: { cost: 12, minLength: 10 },
- *   lockout: { maxAttempts: 5, window: '15m', duration: '1m', maxDuration: '1h' },
- *   tokens: { keys: [{ kid: '2025-06', alg: 'HS256', key: process.env.JWT_SECRET }] },
- *   rateLimits: { login: '5/min' },
- * };
- * const auth = createAuth(options);
- * ```
- */
-export type AuthOptions = z.input<typeof authOptionsSchema>;
-/**
- * The options after validation and defaults (durations in milliseconds), as `auth.config`
- * holds them.
- *
- * @example
- * ```ts
- * const config: ResolvedAuthOptions = auth.config;
- * config.lockout.duration; // 60000
+ * declare const config: ResolvedAuthOptions;
+ * config.lockout.duration; // 60000 (the default first lock, 1 minute)
  * ```
  */
 export type ResolvedAuthOptions = z.output<typeof authOptionsSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Duration } from './options.js';
 
 /**
  * The longest duration any option accepts: 366 days, in milliseconds. Options with a natural
@@ -79,7 +80,7 @@ export function durationSchema(options: { minMs?: number; maxMs?: number } = {})
   const range = `from ${formatDuration(minMs)} to ${formatDuration(maxMs)}`;
   // Not z.number(): Infinity and NaN must reach the check below and get its message.
   return z
-    .custom<number | string>((value) => typeof value === 'number' || typeof value === 'string', {
+    .custom<Duration>((value) => typeof value === 'number' || typeof value === 'string', {
       message: `must be a number of seconds or a string like "15m", "12h" or "30d", ${range}`,
     })
     .transform((value, ctx) => {

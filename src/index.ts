@@ -2,7 +2,7 @@
 
 export type { RequestContext } from './audit/emitter.js';
 export type { AuditEvent, AuditEventName, AuditSink } from './audit/events.js';
-export type { Auth } from './auth.js';
+export type { Auth, LoginResult } from './auth.js';
 export { createAuth } from './auth.js';
 export type { AuthOptions, ResolvedAuthOptions } from './config.js';
 export { normalizeEmail } from './credentials/email.js';
@@ -56,6 +56,21 @@ export type {
   MailWorkerTimers,
 } from './mail/worker.js';
 export { createMailWorker } from './mail/worker.js';
+export type {
+  BreachedPasswordOptions,
+  Duration,
+  EmailVerificationOptions,
+  LockoutOptions,
+  MailOptions,
+  MailPathOptions,
+  MailRetryOptions,
+  MailTemplateOptions,
+  PasswordOptions,
+  PasswordResetOptions,
+  RateLimitOption,
+  RateLimitOptions,
+  StoreOptions,
+} from './options.js';
 export type {
   BreachedPasswordCheckOptions,
   BreachedPasswordCheckResult,

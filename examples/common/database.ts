@@ -57,6 +57,82 @@ export class EmbeddedDatabaseError extends Error {
   }
 }
 
+/**
+ * The external database (DATABASE_URL) could not be reached or used at start. The message is one
+ * line that names the variable, the host and port, and the cause; it never holds the password.
+ */
+export class DatabaseUrlError extends Error {
+  override readonly name = 'DatabaseUrlError';
+  constructor(databaseUrl: string, cause: unknown) {
+    super(databaseUrlFailureMessage(databaseUrl, cause), { cause });
+  }
+}
+
+/** Every error in the chain: `cause` links and the `errors` of an AggregateError, depth first. */
+function causeChain(outer: unknown): Error[] {
+  const out: Error[] = [];
+  const visit = (err: unknown, depth: number) => {
+    if (!(err instanceof Error) || depth > 6 || out.includes(err)) return;
+    out.push(err);
+    if (err instanceof AggregateError) for (const e of err.errors) visit(e, depth + 1);
+    visit(err.cause, depth + 1);
+  };
+  visit(outer, 0);
+  return out;
+}
+
+const DATABASE_URL_CAUSES: Record<string, (user: string) => string> = {
+  ECONNREFUSED: () => 'connection refused',
+  ENOTFOUND: () => 'host not found',
+  EAI_AGAIN: () => 'host not found (DNS lookup failed)',
+  ETIMEDOUT: () => 'connection timed out',
+  ECONNRESET: () => 'connection reset',
+  EHOSTUNREACH: () => 'host unreachable',
+  '28P01': (user) => `authentication failed for user "${user}"`,
+  '28000': (user) => `authentication rejected for user "${user}"`,
+  '3D000': () => 'database does not exist',
+};
+
+/**
+ * `DATABASE_URL: connection refused at 127.0.0.1:5999 (ECONNREFUSED)`: the variable, the host
+ * and port from the URL, and the first known code in the cause chain (otherwise the innermost
+ * message). The password is never printed, not even when a driver message echoes the URL.
+ */
+export function databaseUrlFailureMessage(databaseUrl: string, cause: unknown): string {
+  let host = '(unparsable URL)';
+  let user = '';
+  let password = '';
+  let database = '';
+  try {
+    const u = new URL(databaseUrl);
+    host = `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+    user = decodeURIComponent(u.username);
+    password = decodeURIComponent(u.password);
+    database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  } catch {}
+  const chain = causeChain(cause);
+  let what: string | undefined;
+  for (const err of chain) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && DATABASE_URL_CAUSES[code]) {
+      const text = DATABASE_URL_CAUSES[code](user);
+      what = `${code === '3D000' && database ? `database "${database}" does not exist` : text} at ${host} (${code})`;
+      break;
+    }
+  }
+  if (what === undefined) {
+    // A schema that is missing or outdated says "run migrate()" in gatehouse's own message.
+    const migrateHint = chain.find((e) => e.message.includes('migrate()'));
+    const inner = migrateHint ?? chain[chain.length - 1];
+    const first = inner ? (inner.message.split('\n')[0] ?? '') : String(cause);
+    const code = (inner as { code?: unknown } | undefined)?.code;
+    what = `${first} at ${host}${typeof code === 'string' ? ` (${code})` : ''}`;
+  }
+  let line = `DATABASE_URL: ${what}`;
+  if (password) line = line.split(password).join('***');
+  return line;
+}
+
 /** The first line of the innermost cause: the store's AuthError wraps the database's error. */
 function describe(outer: unknown): string {
   let err = outer;
@@ -131,7 +207,13 @@ export async function openDatabase(
     return openEmbedded(config, logger, { ...EMBEDDED_STALL_LIMITS_MS, ...options.stallLimitsMs });
   }
   const { default: pg } = await import('pg');
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
+  const databaseUrl = config.DATABASE_URL;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    // An unreachable host fails the start in seconds, not at the OS's TCP timeout.
+    connectionTimeoutMillis: 10_000,
+  });
   // An idle connection dropped by the server (an outage) emits one error per pooled connection:
   // log the first, then at most one line per 10 s with how many were dropped meanwhile. Queries
   // that fail are logged by gatehouse's outage tracker.
@@ -153,10 +235,14 @@ export async function openDatabase(
   const db: Database = { client: pool, embedded: false, close: () => pool.end() };
   logger.info('database: PostgreSQL', { via: 'DATABASE_URL' });
   try {
+    // One connection first: a refused port, a wrong password or an unknown database is reported
+    // by the driver with its code, before gatehouse's stores wrap it.
+    const conn = await pool.connect();
+    conn.release();
     await migrateExample(db.client);
   } catch (err) {
     await pool.end().catch(() => {});
-    throw err;
+    throw new DatabaseUrlError(databaseUrl, err);
   }
   return db;
 }

@@ -1,4 +1,4 @@
-import { parseDuration, parseRateLimit } from 'gatehouse';
+import { type Duration, parseDuration, parseRateLimit } from 'gatehouse';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUTS } from './http-server.js';
 
@@ -16,7 +16,8 @@ const duration = (name: string, fallback: string, max: '24h' | '366d') =>
         });
         return z.NEVER;
       }
-      return { text, ms };
+      // Checked just above: the text is a duration gatehouse accepts.
+      return { text: text as Duration, ms };
     })
     .describe(name);
 

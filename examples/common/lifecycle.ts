@@ -1,8 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import type { ExampleContext } from './context.js';
 import { DEMO_ACCOUNTS } from './seed.js';
 
-/** Prints where the app listens and what to try next (credentials only for the demo seed). */
+/**
+ * Prints where the app listens and what to try next. The curl commands use accounts that exist
+ * in this database: the demo seed in embedded mode; with DATABASE_URL (no demo seed) a register
+ * command for a new account and the login with it, or the ADMIN_EMAIL login (its password is
+ * never printed).
+ */
 export function printNextSteps(ctx: ExampleContext, url: string, framework: string): void {
   if (ctx.config.LOG_LEVEL === 'silent') return;
   const lines = [
@@ -10,20 +16,41 @@ export function printNextSteps(ctx: ExampleContext, url: string, framework: stri
     `gatehouse example API (${framework}) listening on ${url}`,
     `database: ${ctx.embedded ? `embedded PGlite in ${ctx.config.DATA_DIR}/pglite` : 'PostgreSQL (DATABASE_URL)'}`,
   ];
+  const json = "-H 'content-type: application/json'";
+  let email: string;
   if (ctx.embedded) {
     lines.push('', 'Demo accounts (seeded because no DATABASE_URL is set):');
     for (const a of DEMO_ACCOUNTS)
       lines.push(`  ${a.role.padEnd(5)}  ${a.email}  /  ${a.password}`);
+    const demo = DEMO_ACCOUNTS[0];
+    email = demo.email;
+    lines.push(
+      '',
+      'Next steps:',
+      `  curl -s -X POST ${url}/api/auth/login ${json} -d '{"email":"${demo.email}","password":"${demo.password}"}'`,
+    );
+  } else {
+    // No demo accounts here: register one (a fresh address per start), then log in with it.
+    const suffix = randomBytes(6).toString('hex');
+    email = `you+${suffix}@example.com`;
+    const password = `try-gatehouse-${randomBytes(9).toString('base64url')}`;
+    lines.push(
+      '',
+      'No demo accounts with DATABASE_URL. Next steps (register an account, then log in with it):',
+      `  curl -s -X POST ${url}/api/auth/register ${json} -d '{"email":"${email}","password":"${password}","name":"You"}'`,
+      `  curl -s -X POST ${url}/api/auth/login ${json} -d '{"email":"${email}","password":"${password}"}'`,
+    );
+    if (ctx.config.AUTH_REQUIRE_VERIFIED_EMAIL)
+      lines.push('  (AUTH_REQUIRE_VERIFIED_EMAIL is on: open the verification link first)');
+    if (ctx.config.ADMIN_EMAIL)
+      lines.push(
+        `  or as the admin: -d '{"email":"${ctx.config.ADMIN_EMAIL}","password":"<ADMIN_PASSWORD>"}'`,
+      );
   }
-  const demo = DEMO_ACCOUNTS[0];
   lines.push(
-    '',
-    'Next steps:',
-    `  curl -s -X POST ${url}/api/auth/login -H 'content-type: application/json' \\`,
-    `    -d '{"email":"${demo.email}","password":"${demo.password}"}'`,
-    `  TOKEN=<the "token" from that response>`,
+    `  TOKEN=<the "token" from the login response>`,
     `  curl -s ${url}/api/auth/me -H "authorization: Bearer $TOKEN"`,
-    `  curl -s -X POST ${url}/api/orders -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"total":"19.90"}'`,
+    `  curl -s -X POST ${url}/api/orders -H "authorization: Bearer $TOKEN" ${json} -d '{"total":"19.90"}'`,
     `  curl -s ${url}/api/orders -H "authorization: Bearer $TOKEN"`,
     `  curl -s ${url}/.well-known/jwks.json`,
   );
@@ -32,7 +59,7 @@ export function printNextSteps(ctx: ExampleContext, url: string, framework: stri
     `Login page (cookie mode, with sign-up and "Forgot password?"): open ${url}/ in a browser`,
     '',
     'Password reset and email verification:',
-    `  curl -s -X POST ${url}/api/auth/password/forgot -H 'content-type: application/json' -d '{"email":"${demo.email}"}'`,
+    `  curl -s -X POST ${url}/api/auth/password/forgot ${json} -d '{"email":"${email}"}'`,
     ctx.mail === 'smtp'
       ? '  the mail goes out through SMTP_URL; open its link to choose a new password'
       : '  no SMTP_URL: the mail is written to the log below ("mail (not sent: no SMTP_URL)"); open its "link"',
@@ -77,6 +104,9 @@ export async function runExample(start: () => Promise<void>): Promise<void> {
       (err as { code?: string }).code === 'INVALID_CONFIG'
     ) {
       process.stderr.write(`${(err as Error).message}\n`);
+    } else if ((err as Error).name === 'DatabaseUrlError') {
+      // One line: the variable, the host and port, the cause (no stack, no password).
+      writeSync(2, `${(err as Error).message}\n`);
     } else if (
       (err as Error).name === 'DataDirLockedError' ||
       (err as Error).name === 'EmbeddedDatabaseError'

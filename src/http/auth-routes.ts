@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../audit/emitter.js';
 import type { Auth } from '../auth.js';
 import { AuthError, isAuthError } from '../errors.js';
+import { internalsOf } from '../internal/handle.js';
 import type { RateLimitedRoute } from '../ratelimit/limiter.js';
 import { silentLogger } from '../runtime.js';
 import { type AccessPrincipal, tokenRejected } from '../tokens/access-token.js';
@@ -93,7 +94,7 @@ const JWKS_CACHE = 'public, max-age=300';
 const csrfKeys = new WeakMap<object, Uint8Array>();
 
 function csrfKeyOf(auth: Auth): Uint8Array {
-  const configured = auth.config.cookies?.csrfSecret;
+  const configured = internalsOf(auth).config.cookies?.csrfSecret;
   if (configured !== undefined) {
     return typeof configured === 'string' ? new TextEncoder().encode(configured) : configured;
   }
@@ -121,6 +122,8 @@ function csrfKeyOf(auth: Auth): Uint8Array {
  * ```
  */
 export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
+  // Options, audit, rate limiter and clock: behind the instance, not on its public surface.
+  const internals = internalsOf(auth);
   // Validated before it becomes route paths and the refresh cookie's Path.
   const prefix = routePrefixOf(options.prefix ?? '/api/auth');
   // The routes anyone may call; every other one authenticates its caller first.
@@ -130,15 +133,15 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     ),
     '/.well-known/jwks.json',
   ]);
-  const logger = auth.config.logger ?? silentLogger;
-  const cookieMode = auth.config.cookies;
+  const logger = internals.config.logger ?? silentLogger;
+  const cookieMode = internals.config.cookies;
   const names = cookieMode ? cookieNames(cookieMode.insecureDevelopment) : null;
   const csrf = cookieMode
     ? new CsrfProtection({ key: csrfKeyOf(auth), trustedOrigins: cookieMode.trustedOrigins })
     : null;
   const secure = cookieMode ? !cookieMode.insecureDevelopment : true;
   const refreshPath = `${prefix}/refresh`;
-  const sessionSeconds = Math.floor(auth.config.tokens.refreshAbsoluteTtl / 1000);
+  const sessionSeconds = Math.floor(internals.config.tokens.refreshAbsoluteTtl / 1000);
 
   function contextOf(request: HttpRequest): RequestContext {
     const userAgent = headerValue(request.headers, 'user-agent');
@@ -161,7 +164,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     try {
       csrf!.verify(request.headers, cookies.get(names!.csrf), sessionId);
     } catch (err) {
-      auth.audit.emit({
+      internals.audit.emit({
         event: 'CSRF_REJECTED',
         status: 'failure',
         context: contextOf(request),
@@ -253,7 +256,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
 
   async function limit(route: RateLimitedRoute, request: HttpRequest): Promise<void> {
     const context = contextOf(request);
-    await auth.rateLimiter.enforce(route, rateLimitKeyOfIp(context.ip ?? 'unknown'), context);
+    await internals.rateLimiter.enforce(route, rateLimitKeyOfIp(context.ip ?? 'unknown'), context);
   }
 
   /**
@@ -341,7 +344,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
         try {
           return await run(request);
         } catch (err) {
-          const response = errorResponse(err, requestFailureLogOf(logger, auth.clock));
+          const response = errorResponse(err, requestFailureLogOf(logger, internals.clock));
           return onError ? onError(response, err) : response;
         }
       },
@@ -355,7 +358,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       const input = validateBody(registerBodySchema, body(request));
       // With verification required, a new and a taken email get the same 202: the owner of a
       // taken one is told by mail instead.
-      if (auth.config.emailVerification.required) {
+      if (internals.config.emailVerification.required) {
         await auth.signUp(input, contextOf(request));
         return jsonResponse(202, SIGN_UP_ACCEPTED);
       }
@@ -530,6 +533,31 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
         const { csrfToken, setCookie } = newBinding(sessionId);
         return jsonResponse(200, { success: true, csrfToken }, { 'set-cookie': [setCookie] });
       }),
+      // Logout with the refresh cookie alone, under its Path (the browser sends it only there):
+      // a browser whose access cookie expired can still end its session. CSRF-checked against
+      // the refresh cookie's session, as the refresh route; the cookies are cleared.
+      route(
+        'POST',
+        `${refreshPath}/logout`,
+        async (request) => {
+          await limit('refresh', request);
+          const cookies = cookiesOf(request)!;
+          const presented = cookies.get(names!.refresh);
+          // No credential: nothing to end and nothing to protect.
+          if (!presented) throw new AuthError('UNAUTHENTICATED');
+          const parts = splitRefreshCookie(presented);
+          if (parts === null) throw tokenRejected('refresh_malformed');
+          checkCsrf(request, cookies, parts.sessionId);
+          validateBody(logoutBodySchema, body(request));
+          await auth.logoutWithRefreshToken(parts.refreshToken, contextOf(request));
+          return jsonResponse(200, { success: true }, { 'set-cookie': clearedCookies() });
+        },
+        // A refresh cookie that no longer works is cleared too: that browser is signed out.
+        (response, err) =>
+          isAuthError(err) && (err.code === 'TOKEN_INVALID' || err.code === 'TOKEN_EXPIRED')
+            ? { ...response, headers: { ...response.headers, 'set-cookie': clearedCookies() } }
+            : response,
+      ),
     );
   }
 
@@ -542,7 +570,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     authorize,
     /** The contract's error response for anything thrown (logged when it is not an AuthError). */
     errorResponse(err: unknown): HttpResponse {
-      return errorResponse(err, requestFailureLogOf(logger, auth.clock));
+      return errorResponse(err, requestFailureLogOf(logger, internals.clock));
     },
     /** Request context (client IP, user agent) for audit events. */
     contextOf,

@@ -49,7 +49,13 @@ export const cookieModeSchema = z
     csrfSecret: z
       .union([
         z.string().min(32, 'must be at least 32 characters'),
-        z.instanceof(Uint8Array).refine((key) => key.byteLength >= 32, 'must be at least 32 bytes'),
+        // Any Uint8Array, a Node Buffer included (z.instanceof would narrow it to ArrayBuffer-backed).
+        z
+          .custom<Uint8Array>(
+            (value) => value instanceof Uint8Array,
+            'must be a string or a Uint8Array',
+          )
+          .refine((key) => key.byteLength >= 32, 'must be at least 32 bytes'),
       ])
       .optional(),
   })
@@ -64,22 +70,15 @@ export const cookieModeSchema = z
     }
   });
 
-/**
- * The `cookies` option as written by the user.
- *
- * @example
- * ```ts
- * const cookies: CookieModeOptions = { trustedOrigins: ['https://app.example.com'] };
- * createAuth({ cookies });
- * ```
- */
-export type CookieModeOptions = z.input<typeof cookieModeSchema>;
+/** The `cookies` option as written by the user: the documented interface in options.ts. */
+export type { CookieModeOptions } from '../options.js';
 /**
  * The `cookies` option after validation.
  *
  * @example
  * ```ts
- * auth.config.cookies?.trustedOrigins; // ['https://app.example.com']
+ * declare const cookies: ResolvedCookieModeOptions;
+ * cookies.trustedOrigins; // ['https://app.example.com']
  * ```
  */
 export type ResolvedCookieModeOptions = z.output<typeof cookieModeSchema>;

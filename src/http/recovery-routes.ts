@@ -2,6 +2,7 @@
 // small context `createAuthHttp` hands them; every rule lives in the core (src/account/).
 import type { RequestContext } from '../audit/emitter.js';
 import type { Auth } from '../auth.js';
+import { internalsOf } from '../internal/handle.js';
 import type { RateLimitedRoute } from '../ratelimit/limiter.js';
 import type { AccessPrincipal } from '../tokens/access-token.js';
 import {
@@ -49,7 +50,7 @@ export interface RecoveryRouteContext<Route> {
  */
 export function recoveryRoutes<Route>(c: RecoveryRouteContext<Route>): Route[] {
   const { auth, prefix } = c;
-  if (!auth.config.mail) return [];
+  if (!internalsOf(auth).config.mail) return [];
   return [
     // Same status, headers and body for every email: existing, unknown, disabled, locked,
     // malformed. The limit comes first, so a flood costs no body parsing and no lookup.

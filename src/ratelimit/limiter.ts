@@ -26,7 +26,7 @@ export interface RateLimitRule {
  *
  * @example
  * ```ts
- * await auth.rateLimiter.enforce('login' satisfies RateLimitedRoute, ip);
+ * await auth.enforceRateLimit('login' satisfies RateLimitedRoute, ip);
  * ```
  */
 export type RateLimitedRoute =
@@ -167,7 +167,7 @@ export const rateLimitsSchema = z
  *
  * @example
  * ```ts
- * const { allowed, retryAfter } = await auth.rateLimiter.check('login', ip);
+ * const { allowed, retryAfter } = await rateLimiter.check('login', ip); // a RateLimiter
  * ```
  */
 export interface RateLimitDecision {

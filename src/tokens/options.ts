@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../duration.js';
+import type { TokenOptions } from '../options.js';
 import { parseOptions } from '../validation.js';
 import { checkKid, TOKEN_ALGORITHMS, toKeyObject } from './keys.js';
 
@@ -96,16 +97,8 @@ export const tokenOptionsSchema = z
   })
   .strict();
 
-/**
- * The `tokens` options as written by the user; durations as seconds or strings (`'15m'`).
- *
- * @example
- * ```ts
- * const tokens: TokenOptions = { keys: [{ kid: 'k1', alg: 'HS256', key: process.env.JWT_SECRET }], accessTtl: '10m' };
- * createAuth({ tokens });
- * ```
- */
-export type TokenOptions = z.input<typeof tokenOptionsSchema>;
+/** The `tokens` options as written by the user: the documented interface in options.ts. */
+export type { TokenOptions } from '../options.js';
 
 /**
  * The `tokens` options after validation; durations in milliseconds.

@@ -10,6 +10,7 @@ import Fastify from 'fastify';
 import { gatehouseExpress } from '../../adapters/express/index.js';
 import { gatehouseFastify } from '../../adapters/fastify/index.js';
 import { createAuth, createAuthHttp, seedPolicy } from '../../src/index.js';
+import { internalsOf } from '../../src/internal/handle.js';
 import { CountingHasher } from '../helpers/fakes.js';
 import { printTable, runCases } from './measure.js';
 
@@ -141,7 +142,7 @@ export async function run(): Promise<void> {
   const gatehouseAuthenticate = gate.authenticate();
   // The same sessions and key without the verified-token cache: every verify checks the signature.
   const uncached = createAuth({
-    stores: { users: auth.stores.users, tokens: auth.stores.tokens },
+    stores: { users: internalsOf(auth).stores.users, tokens: internalsOf(auth).stores.tokens },
     tokens: {
       keys: [{ kid: 'bench', alg: 'HS256', key: SECRET }],
       issuer: ISSUER,

@@ -28,6 +28,7 @@ import {
   markGuard,
   markPublic,
 } from '../../src/index.js';
+import { internalsOf } from '../../src/internal/handle.js';
 
 /** One route as the check sees it. */
 interface RouteEntry {
@@ -315,7 +316,7 @@ describe('routes stay guarded (both example apps)', () => {
       const named = (routes: AuthRoute[]) => routes.map((r) => `${r.method} ${r.path}`).sort();
       // The account-recovery routes exist when the app configures a mailer: forgot, reset and
       // verify are for anyone holding an email or a link; resend needs the caller.
-      const withMail = ctx.auth.config.mail !== undefined;
+      const withMail = internalsOf(ctx.auth).config.mail !== undefined;
       const recovery = (prefix: string) =>
         withMail
           ? ['password/forgot', 'password/reset', 'email/verify'].map((p) => `POST ${prefix}/${p}`)
@@ -344,8 +345,9 @@ describe('routes stay guarded (both example apps)', () => {
         ...bearer.map((route) => ({ route, base: urls.fastify })),
         ...cookie.map((route) => ({ route, base: urls.express })),
       ].filter(({ route }) => !route.public);
-      // logout, logout-all, me, password (and email/resend with a mailer), on three mounts.
-      expect(calls.length).toBe(withMail ? 15 : 12);
+      // logout, logout-all, me, password (and email/resend with a mailer), on three mounts, and
+      // the cookie mount's refresh/logout (it authenticates by the refresh cookie).
+      expect(calls.length).toBe(withMail ? 16 : 13);
       for (const { route, base } of calls) {
         const res = await json(`${base}${route.path}`, {
           method: route.method,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type Queryable } from '../../adapters/postgres/index.js';
 import { resolveTables } from '../../adapters/postgres/tables.js';
 import { type AuditEvent, createAuth, isAuthError } from '../../src/index.js';
+import { internalsOf } from '../../src/internal/handle.js';
 import { CountingHasher, ManualClock } from '../helpers/fakes.js';
 import { openPool, type TestDatabase, targets } from './databases.js';
 
@@ -183,7 +184,9 @@ for (const target of targets) {
       }
       expect(events.filter((e) => e.event === 'TOKEN_REUSE_DETECTED').length).toBeGreaterThan(0);
       // Reuse ended the session for both instances: the winner's new tokens are refused too.
-      expect((await a.stores.tokens.getSession(sessionId))?.revokedReason).toBe('reuse');
+      expect((await internalsOf(a).stores.tokens.getSession(sessionId))?.revokedReason).toBe(
+        'reuse',
+      );
       const won = (winners[0] as PromiseFulfilledResult<{ refreshToken: string; token: string }>)
         .value;
       await expect(b.refresh(won.refreshToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });

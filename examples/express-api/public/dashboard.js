@@ -23,7 +23,10 @@ async function load() {
 document.getElementById('logout').addEventListener('click', async () => {
   try {
     await ensureCsrfToken();
-    await call('POST', '/logout');
+    const out = await call('POST', '/logout');
+    // The access cookie expired: end the session with the refresh cookie, which the browser
+    // sends only under /refresh.
+    if (out.status === 401) await call('POST', '/refresh/logout');
   } finally {
     sessionStorage.removeItem('csrf');
     location.replace('/');

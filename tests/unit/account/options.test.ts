@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuth } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { configError } from '../../helpers/config-errors.js';
 
 const mailer = async () => {};
@@ -15,9 +16,12 @@ describe('account recovery options', () => {
 
   it('defaults: reset links 30 minutes, verification links 24 hours, not required, the rate limits', () => {
     const auth = createAuth(mail());
-    expect(auth.config.passwordReset.tokenTtl).toBe(30 * 60_000);
-    expect(auth.config.emailVerification).toEqual({ tokenTtl: 24 * 3_600_000, required: false });
-    expect(auth.config.mail).toMatchObject({
+    expect(internalsOf(auth).config.passwordReset.tokenTtl).toBe(30 * 60_000);
+    expect(internalsOf(auth).config.emailVerification).toEqual({
+      tokenTtl: 24 * 3_600_000,
+      required: false,
+    });
+    expect(internalsOf(auth).config.mail).toMatchObject({
       paths: {
         resetPassword: '/reset-password',
         verifyEmail: '/verify-email',
@@ -26,7 +30,7 @@ describe('account recovery options', () => {
       retry: { maxAttempts: 8, initialDelay: 1000, maxDelay: 60_000 },
       pollInterval: 1000,
     });
-    expect(auth.config.rateLimits).toMatchObject({
+    expect(internalsOf(auth).config.rateLimits).toMatchObject({
       forgot: { limit: 5, windowMs: 60_000 },
       forgotEmail: { limit: 3, windowMs: 15 * 60_000 },
       resendVerification: { limit: 3, windowMs: 15 * 60_000 },

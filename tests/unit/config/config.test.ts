@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createAuth, parseDuration } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { configError } from '../../helpers/config-errors.js';
 
 describe('createAuth options', () => {
   it('works with no options at all (memory stores, safe defaults)', () => {
     const auth = createAuth();
-    expect(auth.config.passwords).toMatchObject({ cost: 10, minLength: 15 });
-    expect(auth.config.lockout).toMatchObject({
+    expect(internalsOf(auth).config.passwords).toMatchObject({ cost: 10, minLength: 15 });
+    expect(internalsOf(auth).config.lockout).toMatchObject({
       maxAttempts: 5,
       window: 15 * 60_000,
       duration: 60_000,

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { createAuth, MAX_DURATION_MS, parseDuration } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { configError, envError } from '../../helpers/config-errors.js';
 
 const HUGE_OR_MALFORMED: [string, unknown][] = [
@@ -82,11 +83,14 @@ describe('duration options of createAuth', () => {
       tokens: { accessTtl: '24h', refreshIdleTtl: '30d', refreshAbsoluteTtl: '366d' },
       lockout: { window: '1d', duration: '1h', maxDuration: '1d' },
     });
-    expect(auth.config.tokens).toMatchObject({
+    expect(internalsOf(auth).config.tokens).toMatchObject({
       accessTtl: 86_400_000,
       refreshAbsoluteTtl: MAX_DURATION_MS,
     });
-    expect(auth.config.lockout).toMatchObject({ window: 86_400_000, maxDuration: 86_400_000 });
+    expect(internalsOf(auth).config.lockout).toMatchObject({
+      window: 86_400_000,
+      maxDuration: 86_400_000,
+    });
   });
 });
 

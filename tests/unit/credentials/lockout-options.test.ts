@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createAuth } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { configError } from '../../helpers/config-errors.js';
 
 describe('lockout options', () => {
   it('defaults to a progressive lock: 1 minute, doubling, at most 1 hour (victim lockout DoS)', () => {
-    expect(createAuth().config.lockout).toEqual({
+    expect(internalsOf(createAuth()).config.lockout).toEqual({
       maxAttempts: 5,
       window: 15 * 60_000,
       duration: 60_000,
@@ -22,7 +23,7 @@ describe('lockout options', () => {
 
   it('takes a lock longer than one hour given without a maximum as its own maximum (flat)', () => {
     const auth = createAuth({ lockout: { duration: '2h' } });
-    expect(auth.config.lockout).toMatchObject({
+    expect(internalsOf(auth).config.lockout).toMatchObject({
       duration: 2 * 3_600_000,
       maxDuration: 2 * 3_600_000,
     });
@@ -30,6 +31,9 @@ describe('lockout options', () => {
 
   it('accepts a maximum equal to the lock (a flat lockout) and uses it as given', () => {
     const auth = createAuth({ lockout: { duration: '30m', maxDuration: '30m', backoffFactor: 1 } });
-    expect(auth.config.lockout).toMatchObject({ duration: 30 * 60_000, maxDuration: 30 * 60_000 });
+    expect(internalsOf(auth).config.lockout).toMatchObject({
+      duration: 30 * 60_000,
+      maxDuration: 30 * 60_000,
+    });
   });
 });

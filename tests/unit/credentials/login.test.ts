@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthError, createAuth, MemoryUserStore } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { makeAuth, PASSWORD, registerUser } from '../../helpers/auth.js';
 
 const MINUTE = 60_000;
@@ -121,7 +122,7 @@ describe('login', () => {
     const { auth, clock } = makeAuth();
     const user = await registerUser(auth);
     await auth.login({ email: 'ada@example.com', password: PASSWORD });
-    const stored = await auth.stores.users.findById(user.id);
+    const stored = await internalsOf(auth).stores.users.findById(user.id);
     expect(stored?.lastLoginAt?.getTime()).toBe(clock.now());
   });
 });
@@ -129,14 +130,16 @@ describe('login', () => {
 describe('rehash on login', () => {
   it('rehashes with the configured cost when the stored cost differs', async () => {
     const { auth } = makeAuth({ passwords: { cost: 12 } });
-    const user = await auth.stores.users.create({
+    const user = await internalsOf(auth).stores.users.create({
       email: 'old@example.com',
       name: 'Old',
       role: 'user',
       passwordHash: `$fake$10$${PASSWORD}`,
     });
     await auth.login({ email: 'old@example.com', password: PASSWORD });
-    expect((await auth.stores.users.findById(user.id))?.passwordHash).toBe(`$fake$12$${PASSWORD}`);
+    expect((await internalsOf(auth).stores.users.findById(user.id))?.passwordHash).toBe(
+      `$fake$12$${PASSWORD}`,
+    );
     await expect(
       auth.login({ email: 'old@example.com', password: PASSWORD }),
     ).resolves.toBeTruthy();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuthError, CsrfProtection, createAuth } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 
 const ORIGIN = 'https://app.example.com';
 const csrf = new CsrfProtection({ key: new Uint8Array(32).fill(7), trustedOrigins: [ORIGIN] });
@@ -145,7 +146,7 @@ describe('the cookies option of createAuth', () => {
     const auth = createAuth({
       cookies: { trustedOrigins: ['http://localhost:3000'], insecureDevelopment: true },
     });
-    expect(auth.config.cookies?.insecureDevelopment).toBe(true);
+    expect(internalsOf(auth).config.cookies?.insecureDevelopment).toBe(true);
   });
 
   it.each(['https://app.example.com/', 'https://app.example.com/path', 'app.example.com', '*'])(

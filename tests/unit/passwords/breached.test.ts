@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AuthOptions, checkBreachedPassword, type Logger } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { makeAuth } from '../../helpers/auth.js';
 
 const BREACHED = 'mauve lantern orbit pickle';
@@ -279,12 +280,12 @@ describe('passwords.breached options', () => {
 
   it('defaults: the public API over https, 2 s timeout, minCount 1; no check at all without the option', () => {
     const { auth } = makeAuth({ passwords: { breached: { onUnavailable: 'allow' } } });
-    expect(auth.config.passwords.breached).toEqual({
+    expect(internalsOf(auth).config.passwords.breached).toEqual({
       onUnavailable: 'allow',
       baseUrl: 'https://api.pwnedpasswords.com',
       timeout: 2000,
       minCount: 1,
     });
-    expect(makeAuth().auth.config.passwords.breached).toBeUndefined();
+    expect(internalsOf(makeAuth().auth).config.passwords.breached).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@ import {
   sourceVersion,
 } from '../../../scripts/build-common-passwords.js';
 import { checkNewPassword, isCommonPassword, isRepetitivePassword } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { commonPasswords, decodeCommonPasswords } from '../../../src/passwords/common-passwords.js';
 import {
   COMMON_PASSWORDS_COUNT,
@@ -45,7 +46,7 @@ function configError(options: Parameters<typeof makeAuth>[0]): string {
 describe('minimum length (NIST SP 800-63B-4: 15 when the password is the only factor)', () => {
   it('defaults to 15 code points: a 14-character password is refused as too_short, 15 pass', async () => {
     const { auth } = makeAuth();
-    expect(auth.config.passwords.minLength).toBe(15);
+    expect(internalsOf(auth).config.passwords.minLength).toBe(15);
     await expect(
       auth.register({ email: 'ada@example.com', password: 'mauve lantern o', name: 'Ada' }),
     ).resolves.toMatchObject({ email: 'ada@example.com' });
@@ -62,7 +63,9 @@ describe('minimum length (NIST SP 800-63B-4: 15 when the password is the only fa
     expect(configError({ passwords: { minLength: 7 } })).toMatch(
       /passwords\.minLength: must be at least 8: .*second factor/,
     );
-    expect(makeAuth({ passwords: { minLength: 8 } }).auth.config.passwords.minLength).toBe(8);
+    expect(
+      internalsOf(makeAuth({ passwords: { minLength: 8 } }).auth).config.passwords.minLength,
+    ).toBe(8);
   });
 
   it('a password over 72 UTF-8 bytes is still refused as too_long, not truncated', async () => {

@@ -8,6 +8,7 @@ import {
   RateLimiter,
   type RateLimitRules,
 } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { ManualClock } from '../../helpers/fakes.js';
 
 function limiter(rules: Partial<RateLimitRules> = {}) {
@@ -114,16 +115,19 @@ describe('parseRateLimit', () => {
 describe('the rateLimits option of createAuth', () => {
   it('defaults to 5 logins per minute per IP', () => {
     const auth = createAuth({ rateLimits: {} });
-    expect(auth.rateLimiter.ruleOf('login')).toEqual({ limit: 5, windowMs: 60_000 });
+    expect(internalsOf(auth).rateLimiter.ruleOf('login')).toEqual({ limit: 5, windowMs: 60_000 });
   });
 
   it('accepts a rate string, an object with a duration, or false per route', () => {
     const auth = createAuth({
       rateLimits: { login: '10/min', register: { limit: 3, window: '1h' }, refresh: false },
     });
-    expect(auth.rateLimiter.ruleOf('login')).toEqual({ limit: 10, windowMs: 60_000 });
-    expect(auth.rateLimiter.ruleOf('register')).toEqual({ limit: 3, windowMs: 3_600_000 });
-    expect(auth.rateLimiter.ruleOf('refresh')).toBe(false);
+    expect(internalsOf(auth).rateLimiter.ruleOf('login')).toEqual({ limit: 10, windowMs: 60_000 });
+    expect(internalsOf(auth).rateLimiter.ruleOf('register')).toEqual({
+      limit: 3,
+      windowMs: 3_600_000,
+    });
+    expect(internalsOf(auth).rateLimiter.ruleOf('refresh')).toBe(false);
   });
 
   it('refuses a malformed rate at start with INVALID_CONFIG naming the option', () => {

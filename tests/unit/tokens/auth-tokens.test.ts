@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { MemoryTokenStore } from '../../../src/stores/memory-token-store.js';
 import { MemoryUserStore } from '../../../src/stores/memory-user-store.js';
 import { makeAuth, PASSWORD, registerUser } from '../../helpers/auth.js';
@@ -125,7 +126,7 @@ describe('createAuth tokens', () => {
     const { auth, login } = await loggedIn({ stores: { tokens: store } });
     const { sessionId } = await auth.verifyAccessToken(login.token);
     expect(await store.getSession(sessionId)).toMatchObject({ revokedAt: null });
-    expect(auth.stores.tokens).toBe(store);
+    expect(internalsOf(auth).stores.tokens).toBe(store);
   });
 
   it('jwks() returns the public keys of the asymmetric keys only', async () => {
