@@ -1,63 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { adapters, type RunningApp } from './apps.js';
-import {
-  type CallOptions,
-  type ContractResponse,
-  call,
-  expectContractError,
-  PASSWORD,
-} from './client.js';
+import { Browser, ORIGIN } from './browser.js';
+import { type ContractResponse, call, expectContractError, PASSWORD } from './client.js';
 
-const ORIGIN = 'https://app.example.com';
 const RELAXED = { login: '1000/min', register: '1000/min', refresh: '1000/min' } as const;
-
-/** A minimal browser: a cookie jar honouring Path and Max-Age, and a page on ORIGIN. */
-class Browser {
-  readonly jar = new Map<string, { value: string; path: string }>();
-  csrfToken: string | undefined;
-  constructor(readonly app: RunningApp) {}
-
-  async send(
-    path: string,
-    options: CallOptions & { origin?: string | null; withToken?: boolean } = {},
-  ): Promise<ContractResponse> {
-    const cookies = [...this.jar]
-      .filter(([, c]) => path.startsWith(c.path))
-      .map(([name, c]) => `${name}=${c.value}`);
-    const headers: Record<string, string> = { ...options.headers };
-    if (cookies.length) headers['cookie'] = cookies.join('; ');
-    if (options.origin !== null) headers['origin'] = options.origin ?? ORIGIN;
-    if (options.withToken !== false && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
-    const response = await call(this.app, path, { ...options, headers });
-    for (const line of response.cookies) {
-      const [pair = '', ...attributes] = line.split('; ');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const pathAttr = attributes.find((a) => a.startsWith('Path='))?.slice(5) ?? '/';
-      if (attributes.includes('Max-Age=0')) this.jar.delete(name);
-      else this.jar.set(name, { value: pair.slice(eq + 1), path: pathAttr });
-    }
-    const body = response.body as { csrfToken?: string };
-    if (typeof body?.csrfToken === 'string') this.csrfToken = body.csrfToken;
-    return response;
-  }
-
-  async signUp(email = 'ada@example.com') {
-    await this.send('/api/auth/csrf');
-    const registered = await this.send('/api/auth/register', {
-      json: { email, password: PASSWORD, name: 'Ada Lovelace' },
-    });
-    expect(registered.status).toBe(201);
-    return this.logIn(email);
-  }
-
-  async logIn(email = 'ada@example.com') {
-    if (!this.csrfToken) await this.send('/api/auth/csrf');
-    const response = await this.send('/api/auth/login', { json: { email, password: PASSWORD } });
-    expect(response.status).toBe(200);
-    return response;
-  }
-}
 
 function cookieLine(response: ContractResponse, name: string): string {
   const line = response.cookies.find((c) => c.startsWith(`${name}=`));
