@@ -46,6 +46,10 @@ function usable(hash: unknown, purpose: unknown): boolean {
   return typeof hash === 'string' && HASH.test(hash) && PURPOSES.includes(purpose as string);
 }
 
+// The token $1 of purpose $2, live at $3: what `find` reads and `consume` takes, alike.
+const LIVE_TOKEN = `token_hash = $1 AND purpose = $2 AND consumed_at IS NULL AND superseded_at IS NULL
+  AND expires_at > ${fromMs('$3')}`;
+
 /**
  * A {@link OneTimeTokenStore} on PostgreSQL: password-reset and email-verification tokens in the
  * `one_time_tokens` table created by {@link migrate}, as their base64url SHA-256 only (the token
@@ -140,8 +144,7 @@ SELECT (SELECT count(*) FROM token)::int AS tokens, (SELECT count(*) FROM mail):
     const rows = await run<TokenRow>(
       this.#client,
       `UPDATE ${this.#table} SET consumed_at = ${fromMs('$3')}
-WHERE token_hash = $1 AND purpose = $2 AND consumed_at IS NULL AND superseded_at IS NULL
-  AND expires_at > ${fromMs('$3')}
+WHERE ${LIVE_TOKEN}
 RETURNING ${COLUMNS}`,
       [tokenHash, purpose, now],
     );
@@ -157,8 +160,7 @@ RETURNING ${COLUMNS}`,
     const rows = await run<TokenRow>(
       this.#client,
       `SELECT ${COLUMNS} FROM ${this.#table}
-WHERE token_hash = $1 AND purpose = $2 AND consumed_at IS NULL AND superseded_at IS NULL
-  AND expires_at > ${fromMs('$3')}`,
+WHERE ${LIVE_TOKEN}`,
       [tokenHash, purpose, now],
     );
     return rows[0] ? toRecord(rows[0]) : null;

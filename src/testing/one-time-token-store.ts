@@ -45,7 +45,8 @@ function tokenHash(): string {
   return createHash('sha256').update(randomUUID()).digest('base64url');
 }
 
-function newRecord(
+/** A live password-reset record of `userId` (for store tests; not in the barrel). */
+export function newRecord(
   userId: string,
   overrides: Partial<OneTimeTokenRecord> = {},
 ): OneTimeTokenRecord {
@@ -59,7 +60,8 @@ function newRecord(
   };
 }
 
-function newMail(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
+/** A password-reset mail (for store tests; not in the barrel). */
+export function newMail(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
   return {
     id: randomUUID(),
     kind: 'password_reset',

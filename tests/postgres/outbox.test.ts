@@ -20,7 +20,8 @@ import { isAuthError } from '../../src/errors.js';
 import type { MailMessage } from '../../src/mail/message.js';
 import { createMailWorker } from '../../src/mail/worker.js';
 import type { Logger } from '../../src/runtime.js';
-import type { OneTimeTokenRecord, OutboxMessage } from '../../src/stores/types.js';
+import type { OutboxMessage } from '../../src/stores/types.js';
+import { newMail, newRecord } from '../../src/testing/one-time-token-store.js';
 import { openPool, server, type TestDatabase, targets } from './databases.js';
 
 const NOW = 1_700_000_000_000;
@@ -29,33 +30,6 @@ const LEASE = MINUTE;
 const CHILD = join(import.meta.dirname, 'outbox-crash-child.ts');
 
 const tokenHash = () => createHash('sha256').update(randomUUID()).digest('base64url');
-
-function record(userId: string, overrides: Partial<OneTimeTokenRecord> = {}): OneTimeTokenRecord {
-  return {
-    tokenHash: tokenHash(),
-    userId,
-    purpose: 'password_reset',
-    createdAt: NOW,
-    expiresAt: NOW + 30 * MINUTE,
-    ...overrides,
-  };
-}
-
-function mail(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
-  return {
-    id: randomUUID(),
-    kind: 'password_reset',
-    to: `${randomUUID()}@example.com`,
-    subject: 'Reset your password',
-    text: 'Open https://app.example.com/reset-password?token=abc',
-    html: '<p><a href="https://app.example.com/reset-password?token=abc">Reset</a></p>',
-    attempts: 0,
-    nextAttemptAt: NOW,
-    createdAt: NOW,
-    expiresAt: NOW + 30 * MINUTE,
-    ...overrides,
-  };
-}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -114,8 +88,8 @@ describe('a crash on PGlite (a data directory)', () => {
 
   it('a message enqueued before a crash (SIGKILL, no clean close) is still delivered after it', async () => {
     const dir = join(root, 'killed');
-    const token = record('user-1');
-    const message = mail();
+    const token = newRecord('user-1');
+    const message = newMail();
     expect(
       await crashAfter(['pglite', dir, 'issue', JSON.stringify({ record: token, mail: message })]),
     ).toEqual({
@@ -140,7 +114,7 @@ describe('a crash on PGlite (a data directory)', () => {
 
   it('a message claimed by an instance that stopped mid-delivery is claimed again when its lease ends (at-least-once)', async () => {
     const dir = join(root, 'reopened');
-    const message = mail({ expiresAt: null });
+    const message = newMail({ expiresAt: null });
     const first = new PGlite(dir);
     await migrate(first);
     await new PostgresMailOutbox(first).enqueue(message);
@@ -173,12 +147,12 @@ describe('an unavailable database (a closed PGlite)', () => {
     const hash = tokenHash();
     const id = randomUUID();
     const calls: [string, () => Promise<unknown>][] = [
-      ['issue', () => tokens.issue(record('u'), mail())],
+      ['issue', () => tokens.issue(newRecord('u'), newMail())],
       ['find', () => tokens.find(hash, 'password_reset', NOW)],
       ['consume', () => tokens.consume(hash, 'password_reset', NOW)],
       ['revokeUserTokens', () => tokens.revokeUserTokens('u')],
       ['tokens.prune', () => tokens.prune(NOW)],
-      ['enqueue', () => outbox.enqueue(mail())],
+      ['enqueue', () => outbox.enqueue(newMail())],
       ['claim', () => outbox.claim(NOW, 10, LEASE)],
       ['markDelivered', () => outbox.markDelivered(id, NOW)],
       ['markFailed', () => outbox.markFailed(id, { retryAt: null, error: 'x', now: NOW })],
@@ -229,12 +203,12 @@ for (const target of targets) {
 
     it('issue with a mail whose id is already in the outbox stores nothing: no new token, the earlier one still usable (all-or-nothing)', async () => {
       await db.truncate();
-      const earlier = record('u-dup');
+      const earlier = newRecord('u-dup');
       await tokens.issue(earlier);
-      const queued = mail({ subject: 'queued first' });
+      const queued = newMail({ subject: 'queued first' });
       await outbox.enqueue(queued);
-      const newer = record('u-dup', { createdAt: NOW + 1 });
-      const err = await rejection(tokens.issue(newer, { ...mail(), id: queued.id }));
+      const newer = newRecord('u-dup', { createdAt: NOW + 1 });
+      const err = await rejection(tokens.issue(newer, { ...newMail(), id: queued.id }));
       expect(isAuthError(err) && err.code).toBe('SERVER_ERROR');
       expect(await tokens.find(newer.tokenHash, 'password_reset', NOW + 1)).toBeNull();
       // The supersede of the same statement was rolled back with it.
@@ -245,8 +219,8 @@ for (const target of targets) {
 
     it('issue with a mail the table refuses (empty recipient) stores neither the token nor the mail', async () => {
       await db.truncate();
-      const token = record('u-bad-mail');
-      const err = await rejection(tokens.issue(token, mail({ to: '' })));
+      const token = newRecord('u-bad-mail');
+      const err = await rejection(tokens.issue(token, newMail({ to: '' })));
       expect(isAuthError(err) && err.code).toBe('SERVER_ERROR');
       expect(await tokens.find(token.tokenHash, 'password_reset', NOW)).toBeNull();
       expect(await outbox.pending()).toBe(0);
@@ -254,7 +228,7 @@ for (const target of targets) {
 
     it('the database itself refuses a second live token for one user and purpose (unique partial index)', async () => {
       await db.truncate();
-      await tokens.issue(record('u-index'));
+      await tokens.issue(newRecord('u-index'));
       const err = await rejection(
         db.client.query(
           `INSERT INTO ${tables.oneTimeTokens} (token_hash, user_id, purpose, created_at, expires_at)
@@ -269,17 +243,17 @@ for (const target of targets) {
     it('20 concurrent issues for one user, each with its mail, leave one live token and all 20 mails', async () => {
       await db.truncate();
       const records = Array.from({ length: 20 }, (_, i) =>
-        record('u-race', { createdAt: NOW + i }),
+        newRecord('u-race', { createdAt: NOW + i }),
       );
-      await Promise.all(records.map((r) => tokens.issue(r, mail())));
+      await Promise.all(records.map((r) => tokens.issue(r, newMail())));
       expect(await liveTokens('u-race')).toBe(1);
       expect(await outbox.pending()).toBe(20);
     });
 
     it('NUL bytes in a mail are dropped instead of failing the issue (a name cannot block a reset)', async () => {
       await db.truncate();
-      const token = record('u-nul');
-      const message = mail({ subject: 'Hi A\u0000da', text: 'x\u0000y', html: '<p>\u0000</p>' });
+      const token = newRecord('u-nul');
+      const message = newMail({ subject: 'Hi A\u0000da', text: 'x\u0000y', html: '<p>\u0000</p>' });
       await tokens.issue(token, message);
       expect(await outbox.claim(NOW, 10, LEASE)).toEqual([
         { ...message, subject: 'Hi Ada', text: 'xy', html: '<p></p>', attempts: 1 },
@@ -289,7 +263,7 @@ for (const target of targets) {
 
     it('a failed attempt keeps a short cause (clipped, without NUL) and the content; giving up keeps the cause only', async () => {
       await db.truncate();
-      const message = mail({ expiresAt: null });
+      const message = newMail({ expiresAt: null });
       await outbox.enqueue(message);
       await outbox.claim(NOW, 10, LEASE);
       await outbox.markFailed(message.id, {
@@ -351,7 +325,11 @@ describe.skipIf(server.skip)('several instances on one PostgreSQL server (DATABA
 
   async function enqueueAll(outbox: PostgresMailOutbox, count: number): Promise<OutboxMessage[]> {
     const messages = Array.from({ length: count }, (_, i) =>
-      mail({ to: `m${i}@example.com`, createdAt: NOW - (count - i), nextAttemptAt: NOW - count }),
+      newMail({
+        to: `m${i}@example.com`,
+        createdAt: NOW - (count - i),
+        nextAttemptAt: NOW - count,
+      }),
     );
     for (const message of messages) await outbox.enqueue(message);
     return messages;
@@ -359,8 +337,8 @@ describe.skipIf(server.skip)('several instances on one PostgreSQL server (DATABA
 
   it('a message enqueued before a crash (SIGKILL) is delivered by the next instance', async () => {
     await db.truncate();
-    const token = record('user-1');
-    const message = mail();
+    const token = newRecord('user-1');
+    const message = newMail();
     await crashAfter([
       'server',
       db.options.schema!,
