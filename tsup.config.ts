@@ -21,9 +21,11 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
+    http: 'src/http/index.ts',
     postgres: 'adapters/postgres/index.ts',
     express: 'adapters/express/index.ts',
     fastify: 'adapters/fastify/index.ts',
+    redis: 'adapters/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -32,6 +34,6 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   treeshake: true,
-  external: ['express', 'fastify', 'pg', 'vitest'],
+  external: ['express', 'fastify', 'pg', 'ioredis', 'redis', 'vitest'],
   onSuccess: cjsReexports,
 });

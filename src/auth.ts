@@ -19,6 +19,7 @@ import { AuthError } from './errors.js';
 import { registerInternals } from './internal/handle.js';
 import { createMailWorker, type MailFlushResult } from './mail/worker.js';
 import { bcryptHasher } from './passwords/hasher.js';
+import { HashQueue, queuedHasher } from './passwords/queue.js';
 import { accessDeniedMetadata } from './policy/access-denied.js';
 import type { Policy, PolicyModelOf, UntypedPolicy } from './policy/policy.js';
 import type { CheckedResource, Permission, PolicyPrincipal } from './policy/types.js';
@@ -75,7 +76,14 @@ export function createAuth<P extends Policy = Policy>(
     rules: config.rateLimits,
     audit,
   });
-  const hasher = config.passwordHasher ?? bcryptHasher;
+  // Every bcrypt hash and verify (logins, the dummy check of unknown emails, registrations,
+  // resets) waits in one bounded FIFO queue, so a login flood cannot take the whole thread pool.
+  const hashQueue = new HashQueue({
+    concurrency: config.passwords.hashConcurrency,
+    limit: config.passwords.hashQueueLimit,
+    clock,
+  });
+  const hasher = queuedHasher(config.passwordHasher ?? bcryptHasher, hashQueue);
   const passwordRules = {
     minLength: config.passwords.minLength,
     check: config.passwords.check,
@@ -379,7 +387,8 @@ export function createAuth<P extends Policy = Policy>(
 
     /**
      * Stops the mail worker after waiting for the background work of earlier requests and the
-     * deliveries in flight. Idempotent; call it at shutdown.
+     * deliveries in flight, and closes the token store's revocation watch (the Postgres store's
+     * LISTEN connection goes back to its pool). Idempotent; call it at shutdown.
      *
      * @example
      * ```ts
@@ -390,6 +399,7 @@ export function createAuth<P extends Policy = Policy>(
       closing ??= (async () => {
         await backgroundTasks.idle();
         await mailWorker?.close();
+        await tokens.close();
       })();
       return closing;
     },
@@ -399,6 +409,8 @@ export function createAuth<P extends Policy = Policy>(
      * disabled account alike), ACCOUNT_LOCKED (with `retryAfter`) or VALIDATION_ERROR.
      */
     async login(input: LoginInput, context: RequestContext = {}): Promise<LoginResult> {
+      // A full queue sheds the login before the lockout counter and the stores are touched.
+      hashQueue.admit();
       const user = await credentials.verifyLogin(input, context);
       const session = await tokens.startSession(user);
       return {
@@ -593,6 +605,8 @@ export function createAuth<P extends Policy = Policy>(
     clock,
     audit,
     rateLimiter,
+    verifyAccessToken: tokens.verifyAccessTokenFast,
+    verifyCachedAccessToken: tokens.verifyCachedAccessToken,
   });
   // Printing an instance shows its policy's roles, never an option (keys, secrets).
   const roles = (config.policy as Policy | undefined)?.roles;
@@ -692,7 +706,8 @@ export interface Auth<P extends Policy = Policy> {
   /**
    * Verifies email and password and starts a session. Throws INVALID_CREDENTIALS (unknown
    * email, wrong password, disabled account alike), ACCOUNT_LOCKED (with `retryAfter`),
-   * EMAIL_NOT_VERIFIED or VALIDATION_ERROR.
+   * EMAIL_NOT_VERIFIED or VALIDATION_ERROR; SERVER_ERROR with status 503 and `retryAfter` when
+   * `passwords.hashQueueLimit` checks are already waiting.
    */
   login(input: LoginInput, context?: RequestContext): Promise<LoginResult>;
 
@@ -810,6 +825,9 @@ export interface Auth<P extends Policy = Policy> {
     pending(): Promise<number>;
   };
 
-  /** Stops the mail worker after the work in flight. Idempotent; call it at shutdown. */
+  /**
+   * Stops the mail worker after the work in flight and closes the token store's revocation
+   * watch. Idempotent; call it at shutdown.
+   */
   close(): Promise<void>;
 }

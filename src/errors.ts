@@ -116,6 +116,24 @@ export class AuthError extends Error {
 }
 
 /**
+ * Runs `build` (which creates errors) without capturing stack traces, for routine refusals such
+ * as a missing or invalid token: their frames tell a log nothing, and capturing them (through
+ * every async frame) is the costliest part of an error when a client floods refused requests.
+ * The errors stay `instanceof AuthError` with their code, status and cause; their `stack` is
+ * only the `Name: message` line. Never use it for an unexpected error, whose stack is the clue.
+ * Internal: not exported from an entry point.
+ */
+export function withoutStack<T>(build: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return build();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
  * Tells whether a value is an {@link AuthError}, also across duplicated copies of the package
  * (checks the brand, not only the prototype chain).
  *

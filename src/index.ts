@@ -4,48 +4,22 @@ export type { RequestContext } from './audit/emitter.js';
 export type { AuditEvent, AuditEventName, AuditSink } from './audit/events.js';
 export type { Auth, LoginResult } from './auth.js';
 export { createAuth } from './auth.js';
-export type { AuthOptions, ResolvedAuthOptions } from './config.js';
+export type { AuthOptions } from './config.js';
 export { normalizeEmail } from './credentials/email.js';
 export type { LoginInput, RegisterInput } from './credentials/service.js';
 export { MAX_DURATION_MS, parseDuration } from './duration.js';
 export type { AuthErrorCode, AuthErrorOptions } from './errors.js';
 export { AuthError, ERROR_CODES, isAuthError } from './errors.js';
 export type { AccessTokenSource } from './http/access-token-source.js';
-export { extractAccessToken } from './http/access-token-source.js';
-export type {
-  AuthenticateOptions,
-  AuthHttp,
-  AuthHttpOptions,
-  AuthRoute,
-  ResourceLoader,
-} from './http/auth-routes.js';
-export { createAuthHttp } from './http/auth-routes.js';
-export { isJsonContentType, MAX_BODY_BYTES, parseJsonBody, readRequestBody } from './http/body.js';
+export type { AuthenticateOptions, ResourceLoader } from './http/auth-routes.js';
 export { clientErrorResponse, expectationFailedResponse } from './http/client-error.js';
 export type { CookieModeOptions, CookieNames } from './http/cookie-mode.js';
 export { cookieNames } from './http/cookie-mode.js';
-export type { CookieAttributes } from './http/cookies.js';
-export { parseCookies, serializeCookie } from './http/cookies.js';
-export type { CsrfBinding, CsrfRejection } from './http/csrf.js';
-export { CSRF_HEADER, CsrfProtection } from './http/csrf.js';
+export { CSRF_HEADER } from './http/csrf.js';
 export type { OutageLogOptions } from './http/outage-log.js';
-export type { HttpRequest } from './http/request.js';
-export { clientIp, countRawHeader, headerValue, rateLimitKeyOfIp } from './http/request.js';
-export type { ErrorBody, HttpResponse, RequestFailureLog } from './http/response.js';
-export {
-  createRequestFailureLog,
-  errorResponse,
-  jsonResponse,
-  wwwAuthenticateOf,
-} from './http/response.js';
-export {
-  GUARD_MARK,
-  isGuard,
-  isPublic,
-  markGuard,
-  markPublic,
-  PUBLIC_MARK,
-} from './http/route-marks.js';
+export { rateLimitKeyOfIp } from './http/request.js';
+export type { ErrorBody } from './http/response.js';
+export { isGuard, isPublic, markGuard, markPublic } from './http/route-marks.js';
 export type { Mailer, MailMessage } from './mail/message.js';
 export type { MailTemplate, MailTemplateData } from './mail/templates.js';
 export { defaultMailTemplates, escapeHtml, renderMail } from './mail/templates.js';
@@ -124,11 +98,10 @@ export type {
 export type {
   RateLimitDecision,
   RateLimitedRoute,
-  RateLimiterOptions,
   RateLimitRule,
   RateLimitRules,
 } from './ratelimit/limiter.js';
-export { parseRateLimit, RateLimiter } from './ratelimit/limiter.js';
+export { parseRateLimit } from './ratelimit/limiter.js';
 export type { Clock, Logger, RandomSource } from './runtime.js';
 export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
 export { MemoryAttemptStore } from './stores/memory-attempt-store.js';
@@ -154,6 +127,9 @@ export type {
   PublicUser,
   RateLimitResult,
   RateLimitStore,
+  RevocationEvent,
+  RevocationListener,
+  RevocationWatch,
   RotationResult,
   RotationRule,
   SessionRecord,
@@ -167,24 +143,12 @@ export type {
   AccessTokenClaims,
   TokenRejection,
 } from './tokens/access-token.js';
-export type {
-  JsonWebKeySet,
-  KeySet,
-  PublicJwk,
-  TokenAlgorithm,
-  TokenKey,
-  TokenKeyInput,
-} from './tokens/keys.js';
-export { createKeySet, TOKEN_ALGORITHMS } from './tokens/keys.js';
-export type { ResolvedTokenOptions, TokenOptions } from './tokens/options.js';
-export { resolveTokenOptions } from './tokens/options.js';
+export type { JsonWebKeySet, PublicJwk, TokenAlgorithm, TokenKeyInput } from './tokens/keys.js';
+export { TOKEN_ALGORITHMS } from './tokens/keys.js';
+export type { TokenOptions } from './tokens/options.js';
 export type {
   IssuedTokens,
   StartedSession,
-  TokenAuditEmitter,
   TokenRequestContext,
-  TokenService,
-  TokenServiceDependencies,
   TokenUser,
 } from './tokens/service.js';
-export { createTokenService } from './tokens/service.js';

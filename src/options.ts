@@ -129,6 +129,23 @@ export interface PasswordOptions {
    * @default off
    */
   breached?: BreachedPasswordOptions;
+  /**
+   * The most password hashes and checks (bcrypt) that run at once, 1 to 1024. bcrypt runs on the
+   * libuv thread pool (`UV_THREADPOOL_SIZE`, 4 threads by default), which fs, dns, zlib and
+   * WebCrypto share: the rest wait in arrival order, so a login flood cannot take every pool
+   * thread and every core. Unknown emails wait in the same queue (no timing difference). One
+   * queue per `createAuth` instance, around any `passwordHasher`. See docs/configuration.md,
+   * "Sizing the bcrypt queue".
+   * @default max(1, min(UV_THREADPOOL_SIZE or 4, CPU count) - 1): 1 on a 2-core machine, 3 on 4+ cores
+   */
+  hashConcurrency?: number;
+  /**
+   * How many password checks may wait for a slot, 0 to 100000. One more is refused at once:
+   * `login` fails with SERVER_ERROR, status 503 and `retryAfter` (the seconds the queue needs to
+   * drain), before the account's lockout counter is touched. 0 refuses whenever every slot is busy.
+   * @default 200
+   */
+  hashQueueLimit?: number;
 }
 
 /**
@@ -234,10 +251,13 @@ export interface TokenOptions {
    */
   verifiedCacheSize?: number;
   /**
-   * How long a session's revocation state may be cached in this process, 0 to 60 s, for stores
-   * shared by several instances. Revocations made by this instance take effect at once; those
-   * made by another instance within this bound. 0 reads the store on every verify.
-   * @default 0
+   * The longest a session's revocation state may be cached in this process, 0 to 60 s. With a
+   * token store that announces revocations (`watchRevocations`: the memory and Postgres stores)
+   * a state is cached only while that watch is live and dropped as soon as any instance revokes
+   * the session; while the watch is down every verify reads the store. With a store without a
+   * watch, a revocation made by another instance is seen within this bound (revocations made by
+   * this instance at once). 0 reads the store on every verify.
+   * @default '30s' for a store with a revocation watch, 0 for a store without one
    */
   revocationCacheTtl?: Duration;
 }

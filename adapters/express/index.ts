@@ -16,6 +16,8 @@ import {
   type AuthenticateOptions,
   type AuthHttpOptions,
   createAuthHttp,
+  hotPathOf,
+  type Pending,
 } from '../../src/http/auth-routes.js';
 import type { AuthorizeOptions } from '../../src/http/authorize-options.js';
 import { hasUnreceivedBody, MAX_BODY_BYTES, readRequestBody } from '../../src/http/body.js';
@@ -79,14 +81,33 @@ export interface ExpressAdapterOptions extends AuthHttpOptions {
 export interface ExpressAuthorizeOptions<Params = Request['params']>
   extends AuthorizeOptions<Request<Params>> {}
 
+/**
+ * The request as the http layer sees it, read from Express's on demand: `ip` (Express's getter
+ * runs proxy-addr) is computed only if something reads it, such as the audit context of a refusal.
+ */
+class ExpressHttpRequest implements HttpRequest {
+  readonly #req: Request;
+  readonly body: Uint8Array | undefined;
+  constructor(req: Request, body?: Uint8Array) {
+    this.#req = req;
+    this.body = body;
+  }
+  get method(): string {
+    return this.#req.method;
+  }
+  get headers(): HttpRequest['headers'] {
+    return this.#req.headers;
+  }
+  get rawHeaders(): readonly string[] {
+    return this.#req.rawHeaders;
+  }
+  get ip(): string | undefined {
+    return this.#req.ip ?? this.#req.socket?.remoteAddress;
+  }
+}
+
 function toHttpRequest(req: Request, body?: Uint8Array): HttpRequest {
-  return {
-    method: req.method,
-    headers: req.headers,
-    rawHeaders: req.rawHeaders,
-    ip: req.ip ?? req.socket?.remoteAddress,
-    body,
-  };
+  return new ExpressHttpRequest(req, body);
 }
 
 function send(res: Response, response: HttpResponse): void {
@@ -108,20 +129,11 @@ function send(res: Response, response: HttpResponse): void {
 type RouteMiddleware = <Params>(req: Request<Params>, res: Response, next: NextFunction) => void;
 
 /**
- * Runs an async middleware so that a rejection reaches `next(err)` on Express 4, which ignores
- * the promise a handler returns (and would leave the request hanging with an unhandled
- * rejection). The handler returns nothing, so Express 5 never forwards the same error twice.
+ * Passes a rejection to `next(err)`, also on Express 4, which ignores the promise a handler
+ * returns. A promise rejected with nothing still fails the request (next() alone would go on).
  */
-function forwardingRejections(
-  run: (req: Request, res: Response) => Promise<void>,
-): (req: Request, res: Response, next: NextFunction) => void {
-  return (req, res, next) => {
-    run(req, res).then(
-      () => next(),
-      // A promise rejected with nothing still fails the request (next() alone would go on).
-      (err: unknown) => next(err ?? new Error('Rejected promise')),
-    );
-  };
+function forwardRejection(next: NextFunction): (err: unknown) => void {
+  return (err) => next(err ?? new Error('Rejected promise'));
 }
 
 async function bodyOf(req: Request): Promise<Uint8Array | undefined> {
@@ -164,6 +176,14 @@ export function gatehouseExpress<P extends Policy = Policy>(
   const http = createAuthHttp(auth as unknown as Auth, options);
 
   const router: Router = express.Router();
+  // Express's router answers OPTIONS on a matched path by itself (200 text/plain, the Allow list
+  // as the body), outside the contract. OPTIONS leaves this router untouched instead, to the app's
+  // own handlers (a CORS middleware) or to `gate.notFound` (404 with the contract's body).
+  router.use(
+    markPublic((req: Request, _res: Response, next: NextFunction) => {
+      next(req.method === 'OPTIONS' ? 'router' : undefined);
+    }),
+  );
   for (const route of http.routes) {
     // Never rejects: whatever fails answers the contract's error here (or goes on to next(err)
     // once a response has started), on Express 4 as on 5.
@@ -187,11 +207,32 @@ export function gatehouseExpress<P extends Policy = Policy>(
     else router.put(route.path, handler);
   }
 
+  const hot = hotPathOf(http);
+  // The audit context of a refused authorize(): built only then.
+  const refusalContext = (req: Request) => http.contextOf(toHttpRequest(req));
+
   /** Requires a valid access token (or lets anonymous requests through when `optional`). */
   function authenticate(authenticateOptions: AuthenticateOptions = {}): RouteMiddleware {
-    const guard = forwardingRejections(async (req) => {
-      req.auth = await http.authenticate(toHttpRequest(req), authenticateOptions);
-    });
+    const optional = authenticateOptions.optional === true;
+    // A cached token goes on to the next handler in the same turn: no promise, no microtask.
+    const guard = (req: Request, _res: Response, next: NextFunction) => {
+      let principal: Pending<AccessPrincipal | null>;
+      try {
+        principal = hot.authenticate(toHttpRequest(req), optional);
+      } catch (err) {
+        next(err);
+        return;
+      }
+      if (principal instanceof Promise) {
+        principal.then((value) => {
+          req.auth = value;
+          next();
+        }, forwardRejection(next));
+        return;
+      }
+      req.auth = principal;
+      next();
+    };
     return markGuard(guard as RouteMiddleware);
   }
 
@@ -206,18 +247,41 @@ export function gatehouseExpress<P extends Policy = Policy>(
     permission: Permission<PolicyModelOf<P>>,
     authorizeOptions: ExpressAuthorizeOptions<Params> = {},
   ): RequestHandler<Params> {
-    const { resource } = authorizeOptions;
-    const guard = forwardingRejections(async (req) => {
-      const request = toHttpRequest(req);
-      if (req.auth === undefined) req.auth = await http.authenticate(request);
-      req.authResource = await http.authorize(
-        req.auth,
-        permission,
-        // Express fills req.params from the route's path: they are the route's Params.
-        resource ? () => resource(req as unknown as Request<Params>) : undefined,
-        http.contextOf(request),
-      );
-    });
+    // Express fills req.params from the route's path: they are the route's Params.
+    const load = authorizeOptions.resource as ((req: Request) => unknown) | undefined;
+    const check = (req: Request, principal: AccessPrincipal | null): unknown =>
+      hot.authorize(principal, permission, load, req, refusalContext);
+    const guard = (req: Request, _res: Response, next: NextFunction) => {
+      let result: unknown;
+      try {
+        if (req.auth === undefined) {
+          const principal = hot.authenticate(toHttpRequest(req), false);
+          if (principal instanceof Promise) {
+            result = principal.then((value) => {
+              req.auth = value;
+              return check(req, value);
+            });
+          } else {
+            req.auth = principal;
+            result = check(req, principal);
+          }
+        } else {
+          result = check(req, req.auth);
+        }
+      } catch (err) {
+        next(err);
+        return;
+      }
+      if (result instanceof Promise) {
+        result.then((value) => {
+          req.authResource = value;
+          next();
+        }, forwardRejection(next));
+        return;
+      }
+      req.authResource = result;
+      next();
+    };
     return markGuard(guard as unknown as RequestHandler<Params>);
   }
 

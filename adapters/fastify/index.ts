@@ -5,7 +5,8 @@ import type {
   FastifyPluginCallback,
   FastifyReply,
   FastifyRequest,
-  preHandlerAsyncHookHandler,
+  HookHandlerDoneFunction,
+  preHandlerHookHandler,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerDefault,
@@ -13,7 +14,12 @@ import type {
 } from 'fastify';
 import type { Auth } from '../../src/auth.js';
 import { AuthError, isAuthError } from '../../src/errors.js';
-import { type AuthHttp, type AuthHttpOptions, createAuthHttp } from '../../src/http/auth-routes.js';
+import {
+  type AuthHttp,
+  type AuthHttpOptions,
+  createAuthHttp,
+  hotPathOf,
+} from '../../src/http/auth-routes.js';
 import type { AuthorizeOptions } from '../../src/http/authorize-options.js';
 import { MAX_BODY_BYTES } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
@@ -92,9 +98,9 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** preHandler: requires a valid access token and sets `request.auth`. */
-    authenticate: preHandlerAsyncHookHandler;
+    authenticate: preHandlerHookHandler;
     /** preHandler: sets `request.auth` when credentials are present, null otherwise. */
-    authenticateOptional: preHandlerAsyncHookHandler;
+    authenticateOptional: preHandlerHookHandler;
     /**
      * A preHandler requiring `permission` (authenticates first when needed). The permission is
      * typed by the policy registered in {@link FastifyPolicyRegister}; `RouteGeneric` types
@@ -103,7 +109,7 @@ declare module 'fastify' {
     authorize<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
       permission: FastifyPermission,
       options?: FastifyAuthorizeOptions<RouteGeneric>,
-    ): preHandlerAsyncHookHandler<
+    ): preHandlerHookHandler<
       RawServerDefault,
       RawRequestDefaultExpression,
       RawReplyDefaultExpression,
@@ -144,14 +150,35 @@ export interface FastifyAdapterOptions extends AuthHttpOptions {
   notFoundHandler?: boolean;
 }
 
+/**
+ * The request as the http layer sees it, read from Fastify's on demand: `ip` (a getter, which runs
+ * proxy-addr under `trustProxy`) is computed only if something reads it.
+ */
+class FastifyHttpRequest implements HttpRequest {
+  readonly #request: FastifyRequest;
+  constructor(request: FastifyRequest) {
+    this.#request = request;
+  }
+  get method(): string {
+    return this.#request.method;
+  }
+  get headers(): HttpRequest['headers'] {
+    return this.#request.headers;
+  }
+  get rawHeaders(): readonly string[] {
+    return this.#request.raw.rawHeaders;
+  }
+  get ip(): string | undefined {
+    return this.#request.ip;
+  }
+  get body(): Uint8Array | undefined {
+    const body = this.#request.body;
+    return body instanceof Uint8Array ? body : undefined;
+  }
+}
+
 function toHttpRequest(request: FastifyRequest): HttpRequest {
-  return {
-    method: request.method,
-    headers: request.headers,
-    rawHeaders: request.raw.rawHeaders,
-    ip: request.ip,
-    body: request.body instanceof Uint8Array ? request.body : undefined,
-  };
+  return new FastifyHttpRequest(request);
 }
 
 function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
@@ -172,47 +199,78 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
 
   // A guard answers its own AuthError (unless errorHandler: false); any other error, such as
   // one thrown by the app's resource loader, goes on to the app's error handler untouched.
+  // Callback-style hooks: a result known synchronously (a cached token) calls done() in the same
+  // turn, with no promise for Fastify to wait on.
   const answerAuthErrors = options.errorHandler !== false;
-  const guard = (run: (request: FastifyRequest) => Promise<void>) =>
-    markGuard(async (request: FastifyRequest, reply: FastifyReply) => {
+  const hot = hotPathOf(http);
+  const fail = (reply: FastifyReply, done: HookHandlerDoneFunction, err: unknown) => {
+    if (answerAuthErrors && isAuthError(err)) sendAuthError(reply, err);
+    else done(err as Error);
+  };
+  const guard = (run: (request: FastifyRequest) => unknown) =>
+    markGuard((request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      let result: unknown;
       try {
-        await run(request);
+        result = run(request);
       } catch (err) {
-        if (answerAuthErrors && isAuthError(err)) return sendAuthError(reply, err);
-        throw err;
+        fail(reply, done, err);
+        return;
+      }
+      if (result instanceof Promise) {
+        result.then(
+          () => done(),
+          (err: unknown) => fail(reply, done, err),
+        );
+      } else {
+        done();
       }
     });
+  const authenticateWith = (optional: boolean) =>
+    guard((request) => {
+      const principal = hot.authenticate(toHttpRequest(request), optional);
+      if (principal instanceof Promise) {
+        return principal.then((value) => {
+          request.auth = value;
+        });
+      }
+      request.auth = principal;
+      return undefined;
+    });
+  // The audit context of a refused authorize(): built only then.
+  const refusalContext = (request: FastifyRequest) => http.contextOf(toHttpRequest(request));
 
   fastify.decorateRequest('auth', null);
   fastify.decorateRequest('authResource', null);
   fastify.decorate('gatehouse', http);
   fastify.decorate('sendAuthError', sendAuthError);
   // The guards carry GUARD_MARK, so a test can prove every route is guarded or public.
-  fastify.decorate(
-    'authenticate',
-    guard(async (request: FastifyRequest) => {
-      request.auth = await http.authenticate(toHttpRequest(request));
-    }),
-  );
-  fastify.decorate(
-    'authenticateOptional',
-    guard(async (request: FastifyRequest) => {
-      request.auth = await http.authenticate(toHttpRequest(request), { optional: true });
-    }),
-  );
+  fastify.decorate('authenticate', authenticateWith(false));
+  fastify.decorate('authenticateOptional', authenticateWith(true));
   fastify.decorate(
     'authorize',
     (permission: FastifyPermission, authorizeOptions: FastifyAuthorizeOptions = {}) => {
-      const { resource } = authorizeOptions;
-      return guard(async (request: FastifyRequest) => {
-        const httpRequest = toHttpRequest(request);
-        request.auth ??= await http.authenticate(httpRequest);
-        request.authResource = await http.authorize(
-          request.auth,
-          permission,
-          resource ? () => resource(request) : undefined,
-          http.contextOf(httpRequest),
-        );
+      const load = authorizeOptions.resource as ((request: FastifyRequest) => unknown) | undefined;
+      const check = (request: FastifyRequest): unknown => {
+        const resource = hot.authorize(request.auth, permission, load, request, refusalContext);
+        if (resource instanceof Promise) {
+          return resource.then((value) => {
+            request.authResource = value;
+          });
+        }
+        request.authResource = resource;
+        return undefined;
+      };
+      return guard((request) => {
+        if (request.auth !== null && request.auth !== undefined) return check(request);
+        const principal = hot.authenticate(toHttpRequest(request), false);
+        if (principal instanceof Promise) {
+          return principal.then((value) => {
+            request.auth = value;
+            return check(request);
+          });
+        }
+        request.auth = principal;
+        return check(request);
       });
     },
   );

@@ -2,10 +2,8 @@
 // with any client that has `query(text, params)`: pg.Pool, pg.Client or PGlite. Every name is
 // listed; types go out with `export type`.
 
-// The policy engine's filter as a SQL condition lives in the core (it imports no driver); it is
-// listed here too so that a Postgres user finds it next to the stores.
-export type { PolicyFilterSqlOptions } from '../../src/policy/filter.js';
-export { policyFilterToSql } from '../../src/policy/filter.js';
+// Internals (withTransaction, the SQL builders, table names) stay unexported. The policy filter's
+// SQL form, `policyFilterToSql`, is exported by `gatehouse` (the core; it imports no driver).
 export { PostgresAttemptStore } from './attempt-store.js';
 export { PostgresAuditLog } from './audit-log.js';
 export { isUnavailable, toServerError } from './database-error.js';
@@ -23,10 +21,15 @@ export type {
 } from './postgres-stores.js';
 export { createPostgresStores } from './postgres-stores.js';
 export type { Queryable } from './queryable.js';
-export { withTransaction } from './queryable.js';
 export { PostgresRateLimitStore } from './rate-limit-store.js';
+export type {
+  NotificationConnection,
+  PostgresRevocationOptions,
+  RevocationListenSource,
+} from './revocation-listener.js';
 export type { SchemaCheckResult } from './schema-check.js';
 export { checkSchema } from './schema-check.js';
 export type { PostgresTableOptions } from './tables.js';
+export type { PostgresTokenStoreOptions } from './token-store.js';
 export { PostgresTokenStore } from './token-store.js';
 export { PostgresUserStore } from './user-store.js';

@@ -7,6 +7,7 @@ import { PostgresOneTimeTokenStore } from './one-time-token-store.js';
 import { trackOutages } from './outage-tracker.js';
 import type { Queryable } from './queryable.js';
 import { PostgresRateLimitStore } from './rate-limit-store.js';
+import type { PostgresRevocationOptions } from './revocation-listener.js';
 import type { PostgresTableOptions } from './tables.js';
 import { PostgresTokenStore } from './token-store.js';
 import { PostgresUserStore } from './user-store.js';
@@ -91,6 +92,12 @@ export interface PostgresStoresOptions extends PostgresTableOptions {
   logger?: Logger;
   /** The interval, clock and timer of the outage log; used only with `logger`. */
   outageLog?: Omit<OutageLogOptions, 'logger'>;
+  /**
+   * How the token store hears revocations made by other instances (LISTEN/NOTIFY). Unset: on a
+   * `pg.Pool`, one connection of it is held for LISTEN (size the pool one larger); on PGlite,
+   * in process. `auth.close()` gives the connection back.
+   */
+  revocations?: PostgresRevocationOptions;
 }
 
 /**
@@ -151,13 +158,15 @@ export function createPostgresStores(
   client: Queryable,
   options: PostgresStoresOptions = {},
 ): PostgresStores {
+  // The LISTEN connection comes from the client as given (the outage wrapper cannot lend one).
+  const revocations = { listen: client, ...options.revocations };
   if (options.logger !== undefined) {
     client = trackOutages(client, { ...options.outageLog, logger: options.logger });
   }
   const stores = {
     users: new PostgresUserStore(client, options),
     attempts: new PostgresAttemptStore(client, options),
-    tokens: new PostgresTokenStore(client, options),
+    tokens: new PostgresTokenStore(client, { ...options, revocations }),
     rateLimits: new PostgresRateLimitStore(client, options),
     oneTimeTokens: new PostgresOneTimeTokenStore(client, options),
     outbox: new PostgresMailOutbox(client, options),

@@ -52,7 +52,7 @@ function hasTransactions(client: Queryable): client is TransactionRunner {
  *
  * @example
  * ```ts
- * import { withTransaction } from 'gatehouse/postgres';
+ * import { withTransaction } from './queryable.js'; // internal to the stores
  * await withTransaction(pool, async (tx) => {
  *   await tx.query('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [id]);
  * });

@@ -1,11 +1,13 @@
-import { createAuth, seedPolicy } from 'gatehouse';
+import { createAuth, seedPolicy, type TokenStore } from 'gatehouse';
 import { createPostgresStores } from 'gatehouse/postgres';
+import { createRedisStores, type RedisStores, withRedisRevocations } from 'gatehouse/redis';
 import { type Database, openDatabase } from './database.js';
 import type { ExampleConfig } from './env.js';
 import { identifierKey, signingKey } from './keys.js';
 import { createLogger, type JsonLogger } from './logger.js';
 import { createExampleMailer, type ExampleMailer } from './mailer.js';
 import { OrderRepository } from './orders.js';
+import { type ExampleRedis, openRedis } from './redis.js';
 import { seed } from './seed.js';
 
 /** Everything an example app needs, built the same way for Express and Fastify. */
@@ -24,6 +26,8 @@ export interface ExampleContext {
   origin: string;
   /** True for the embedded PGlite database (demo accounts were seeded). */
   embedded: boolean;
+  /** With REDIS_URL: where the lockout and rate-limit counters live (`host:port`). */
+  redis?: string | undefined;
   /** Where reset and verification mails go: SMTP (SMTP_URL) or the log (development). */
   mail: ExampleMailer['transport'];
   /** Stops both instances' mail workers, then closes SMTP and the database. */
@@ -32,10 +36,23 @@ export interface ExampleContext {
 
 export type ExampleAuth = ReturnType<typeof createExampleAuth>;
 
+/**
+ * PostgreSQL's stores; with REDIS_URL, the counters (attempts, rateLimits) in Redis and the token
+ * store's revocations fanned out over Redis pub/sub.
+ */
+type ExampleStores = Omit<
+  ReturnType<typeof createPostgresStores>['stores'],
+  'attempts' | 'rateLimits' | 'tokens'
+> &
+  Pick<
+    ReturnType<typeof createPostgresStores>['stores'] | RedisStores['stores'],
+    'attempts' | 'rateLimits'
+  > & { tokens: TokenStore };
+
 function createExampleAuth(
   config: ExampleConfig,
   logger: JsonLogger,
-  stores: ReturnType<typeof createPostgresStores>['stores'],
+  stores: ExampleStores,
   key: ReturnType<typeof signingKey>,
   mail: { mailer: ExampleMailer['mailer']; publicUrl: string } | null,
   cookies?: { trustedOrigins: string[] },
@@ -87,15 +104,34 @@ function createExampleAuth(
  */
 export async function createExampleContext(
   config: ExampleConfig,
-  given: { logger?: JsonLogger; database?: Database } = {},
+  given: {
+    logger?: JsonLogger;
+    database?: Database;
+    /** Seed the demo accounts (default: only into the embedded database). */
+    demo?: boolean;
+  } = {},
 ): Promise<ExampleContext> {
   const logger = given.logger ?? createLogger(config.LOG_LEVEL);
   const db = given.database ?? (await openDatabase(config, logger));
   const instances: ExampleAuth[] = [];
   let mailer: ExampleMailer | undefined;
+  let redis: ExampleRedis | undefined;
   try {
     // One client for gatehouse's stores and the orders: one error mapping, one outage log.
-    const { stores, client } = createPostgresStores(db.client, { logger });
+    const { stores: pgStores, client } = createPostgresStores(db.client, { logger });
+    // REDIS_URL: the counters every instance shares (lockout, rate limits) in Redis, fail closed
+    // (503 while Redis is down), and revocations published there (heard by every instance, in
+    // place of PostgreSQL's LISTEN/NOTIFY); users, sessions, tokens and the outbox stay in the
+    // database.
+    redis = config.REDIS_URL ? await openRedis(config.REDIS_URL, logger) : undefined;
+    const prefix = 'gatehouse-example:';
+    const stores: ExampleStores = redis
+      ? {
+          ...pgStores,
+          ...createRedisStores(redis.client, { prefix, logger }).stores,
+          tokens: withRedisRevocations(pgStores.tokens, redis.client, { prefix, logger }),
+        }
+      : pgStores;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
     const origin = `http://${host}:${config.PORT}`;
     const trustedOrigins = config.TRUSTED_ORIGINS?.split(',').map((o) => o.trim()) ?? [
@@ -118,7 +154,7 @@ export async function createExampleContext(
     // Seeded through an instance without a mailer: the accounts the operator configured need no
     // verification mail, and are marked verified (they log in with AUTH_REQUIRE_VERIFIED_EMAIL).
     const seeding = createExampleAuth(config, logger, stores, key, null);
-    await seed(seeding, { demo: db.embedded, admin }, logger, {
+    await seed(seeding, { demo: given.demo ?? db.embedded, admin }, logger, {
       markVerified: async (userId) => {
         await stores.users.update(userId, { emailVerified: true });
       },
@@ -127,7 +163,7 @@ export async function createExampleContext(
     const closeAll = async () => {
       await Promise.all(instances.map((instance) => instance.close()));
       mailer?.close();
-      await db.close();
+      await Promise.all([db.close(), redis?.close()]);
     };
     return {
       config,
@@ -137,12 +173,14 @@ export async function createExampleContext(
       orders: new OrderRepository(client),
       origin,
       embedded: db.embedded,
+      redis: redis?.address,
       mail: mailer.transport,
       close: closeAll,
     };
   } catch (err) {
     await Promise.all(instances.map((instance) => instance.close().catch(() => {})));
     mailer?.close();
+    await redis?.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;
   }

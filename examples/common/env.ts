@@ -109,6 +109,13 @@ export const envSchema = z
         message: 'must be a postgres:// or postgresql:// URL',
       })
       .optional(),
+    /** Lockout and rate-limit counters in Redis (gatehouse/redis); the rest stays in the database. */
+    REDIS_URL: z
+      .string()
+      .refine((v) => /^rediss?:\/\/[^/?#]/.test(v), {
+        message: 'must be a redis:// or rediss:// URL, such as "redis://127.0.0.1:6379"',
+      })
+      .optional(),
     DATA_DIR: z.string().min(1).default('.data'),
     JWT_ALGORITHM: z.enum(['HS256', 'EdDSA', 'ES256', 'RS256']).default('HS256'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -259,6 +266,7 @@ const ENV_NAMES = [
   'PORT',
   'HOST',
   'DATABASE_URL',
+  'REDIS_URL',
   'DATA_DIR',
   'JWT_ALGORITHM',
   'JWT_SECRET',
@@ -314,7 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
 }
 
 function redact(name: string, value: string): string {
-  return /SECRET|PASSWORD|PRIVATE_KEY|IDENTIFIER_KEY|DATABASE_URL|SMTP_URL/.test(name)
+  return /SECRET|PASSWORD|PRIVATE_KEY|IDENTIFIER_KEY|DATABASE_URL|REDIS_URL|SMTP_URL/.test(name)
     ? '[redacted]'
     : value;
 }

@@ -9,7 +9,7 @@ import type {
 } from 'node:http';
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { clientErrorResponse, expectationFailedResponse } from 'gatehouse';
+import { AuthError, clientErrorResponse, expectationFailedResponse } from 'gatehouse';
 import type { ExampleConfig } from './env.js';
 
 /** The timeouts of an example server, in milliseconds (env HTTP_*_TIMEOUT, docs/configuration.md). */
@@ -47,7 +47,23 @@ export function nodeServerOptions(timeouts: ServerTimeouts): ServerOptions {
     headersTimeout: timeouts.headersTimeout,
     requestTimeout: timeouts.requestTimeout,
     connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(shortest / 4))),
+    // Node's own check answers 400 with an empty body; the apps refuse with the contract's body
+    // instead (refuseMissingHost).
+    requireHostHeader: false,
   };
+}
+
+/**
+ * An HTTP/1.1 request must carry `Host` (RFC 9112 section 3.2): without one it is answered 400
+ * VALIDATION_ERROR (`details.field: 'host'`) by the app's error handler, as Node would, but with
+ * the contract's body (found by the reliability fuzz).
+ */
+export function refuseMissingHost(req: IncomingMessage): void {
+  if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+    throw new AuthError('VALIDATION_ERROR', 'The Host header is required.', {
+      details: { field: 'host' },
+    });
+  }
 }
 
 /**

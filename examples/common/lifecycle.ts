@@ -16,6 +16,11 @@ export function printNextSteps(ctx: ExampleContext, url: string, framework: stri
     `gatehouse example API (${framework}) listening on ${url}`,
     `database: ${ctx.embedded ? `embedded PGlite in ${ctx.config.DATA_DIR}/pglite` : 'PostgreSQL (DATABASE_URL)'}`,
   ];
+  if (ctx.redis) {
+    lines.push(
+      `counters: Redis at ${ctx.redis} (REDIS_URL): lockouts and rate limits are shared by every instance on it`,
+    );
+  }
   const json = "-H 'content-type: application/json'";
   let email: string;
   if (ctx.embedded) {
@@ -64,6 +69,14 @@ export function printNextSteps(ctx: ExampleContext, url: string, framework: stri
       ? '  the mail goes out through SMTP_URL; open its link to choose a new password'
       : '  no SMTP_URL: the mail is written to the log below ("mail (not sent: no SMTP_URL)"); open its "link"',
   );
+  if (ctx.redis) {
+    lines.push(
+      '',
+      `Redis (REDIS_URL): the counters are keys under "gatehouse-example:", each with a TTL:`,
+      `  redis-cli -u "$REDIS_URL" --scan --pattern 'gatehouse-example:*'`,
+      '  while Redis is down, login and the rate-limited routes answer 503 (fail closed); they recover by themselves',
+    );
+  }
   lines.push('', 'Stop with Ctrl+C.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -104,7 +117,10 @@ export async function runExample(start: () => Promise<void>): Promise<void> {
       (err as { code?: string }).code === 'INVALID_CONFIG'
     ) {
       process.stderr.write(`${(err as Error).message}\n`);
-    } else if ((err as Error).name === 'DatabaseUrlError') {
+    } else if (
+      (err as Error).name === 'DatabaseUrlError' ||
+      (err as Error).name === 'RedisUrlError'
+    ) {
       // One line: the variable, the host and port, the cause (no stack, no password).
       writeSync(2, `${(err as Error).message}\n`);
     } else if (

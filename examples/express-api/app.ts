@@ -1,14 +1,10 @@
 import express, { type Request, type RequestHandler } from 'express';
-import {
-  MAX_BODY_BYTES,
-  markPublic,
-  type PublicUser,
-  parseJsonBody,
-  readRequestBody,
-} from 'gatehouse';
+import { markPublic, type PublicUser } from 'gatehouse';
 import { gatehouseExpress } from 'gatehouse/express';
+import { MAX_BODY_BYTES, parseJsonBody, readRequestBody } from 'gatehouse/http';
 import type { ExampleContext } from '../common/context.js';
 import { type Caller, exampleHandlers } from '../common/handlers.js';
+import { refuseMissingHost } from '../common/http-server.js';
 import { PUBLIC_DIR, pageHeaders } from '../common/pages.js';
 
 /** The example API on Express 5: the HTTP contract of ARCHITECTURE.md plus the login page. */
@@ -34,6 +30,13 @@ export function buildExpressApp(ctx: ExampleContext) {
     );
     next();
   });
+  // HTTP/1.1 without Host: 400 with the contract's body (Node's own check is off: http-server.ts).
+  app.use(
+    markPublic((req: Request, _res: unknown, next: () => void) => {
+      refuseMissingHost(req);
+      next();
+    }),
+  );
 
   // The same 16 KiB JSON reading as gatehouse's own routes, so errors match the contract.
   const jsonBody: RequestHandler = async (req, _res, next) => {

@@ -1,12 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  type Auth,
-  createAuthHttp,
-  type HttpResponse,
-  MAX_BODY_BYTES,
-  markGuard,
-  markPublic,
-} from 'gatehouse';
+import { type Auth, markGuard, markPublic } from 'gatehouse';
+import { createAuthHttp, type HttpResponse, MAX_BODY_BYTES } from 'gatehouse/http';
 import { loadPageFiles } from '../common/pages.js';
 
 /**

@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../audit/emitter.js';
 import type { Auth } from '../auth.js';
-import { AuthError, isAuthError } from '../errors.js';
+import { AuthError, isAuthError, withoutStack } from '../errors.js';
 import { internalsOf } from '../internal/handle.js';
 import type { RateLimitedRoute } from '../ratelimit/limiter.js';
 import { silentLogger } from '../runtime.js';
 import { type AccessPrincipal, tokenRejected } from '../tokens/access-token.js';
-import { type AccessTokenSource, extractAccessToken } from './access-token-source.js';
+import {
+  type AccessTokenSource,
+  extractAccessToken,
+  plainBearerToken,
+} from './access-token-source.js';
 import { parseJsonBody } from './body.js';
 import {
   loginBodySchema,
@@ -87,6 +91,49 @@ export interface AuthenticateOptions {
  */
 export type ResourceLoader = () => unknown;
 
+/** A value, or the promise of one when it was not known synchronously. */
+export type Pending<T> = T | Promise<T>;
+
+/**
+ * An audit context, or a function building it from the request (called only when a request is
+ * refused).
+ */
+export type LazyContext<R> = RequestContext | ((request: R) => RequestContext);
+
+/**
+ * The guards as the adapters call them on every request: synchronous when the answer is known
+ * synchronously (a cached token and session state, a loader returning a plain object), a
+ * promise otherwise; errors are thrown synchronously or rejected. Internal to the adapters.
+ */
+export interface AuthHotPath {
+  authenticate(request: HttpRequest, optional: boolean): Pending<AccessPrincipal | null>;
+  /** `load` and `context` get `request` (the framework's), so an adapter needs no closure. */
+  authorize<R>(
+    principal: AccessPrincipal | null | undefined,
+    permission: string,
+    load: ((request: R) => unknown) | undefined,
+    request: R,
+    context: LazyContext<R>,
+  ): unknown;
+}
+
+const hotPaths = new WeakMap<object, AuthHotPath>();
+
+/** The hot path of an {@link AuthHttp} (internal: for the adapters of this package). */
+export function hotPathOf(http: AuthHttp): AuthHotPath {
+  return hotPaths.get(http)!;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** A loader's NOT_FOUND counts as a missing object; any other failure goes on. */
+function nothingIfNotFound(err: unknown): undefined {
+  if (isAuthError(err) && err.code === 'NOT_FOUND') return undefined;
+  throw err;
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const JWKS_CACHE = 'public, max-age=300';
 
@@ -113,7 +160,8 @@ function csrfKeyOf(auth: Auth): Uint8Array {
  *
  * @example
  * ```ts
- * import { createAuth, createAuthHttp } from 'gatehouse';
+ * import { createAuth } from 'gatehouse';
+ * import { createAuthHttp } from 'gatehouse/http';
  *
  * const http = createAuthHttp(createAuth());
  * for (const route of http.routes) {
@@ -221,6 +269,19 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     return (await auth.verifyAccessToken(token)).sessionId;
   }
 
+  /**
+   * The session of an access token this instance has just issued (login, refresh): read from its
+   * payload, with no verify and no store read, so nothing can fail after a refresh has rotated
+   * (a 503 there would make the browser's retry look like reuse and end the session).
+   */
+  function sessionIdOfIssued(token: string): string {
+    const payload = token.split('.')[1] ?? '';
+    const { sid } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      sid: string;
+    };
+    return sid;
+  }
+
   /** The session of a valid access cookie, or null (absent, expired, revoked: no session). */
   async function cookieSessionId(cookies: ReadonlyMap<string, string>): Promise<string | null> {
     const token = cookies.get(names!.access);
@@ -259,26 +320,50 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     await internals.rateLimiter.enforce(route, rateLimitKeyOfIp(context.ip ?? 'unknown'), context);
   }
 
+  const verifyToken = internals.verifyAccessToken;
+  const verifyCachedToken = internals.verifyCachedAccessToken;
+  const accessCookie = names?.access ?? null;
+
   /**
    * Resolves the caller of a request: verifies the bearer token (header, or the access cookie in
    * cookie mode) and, for a cookie-authenticated state-changing request, the CSRF defence.
-   * Returns null only for an `optional` request without credentials.
+   * Returns null only for an `optional` request without credentials. The principal comes back
+   * without a promise when it is known synchronously (a cached token whose session state is
+   * cached); throws synchronously or rejects. Cookies are parsed only without a bearer header.
    */
+  function authenticateNow(
+    request: HttpRequest,
+    optional: boolean,
+  ): Pending<AccessPrincipal | null> {
+    // A warm `Bearer <token>` header: one cache lookup; the token's characters were checked when
+    // it was first verified, and a header token needs no CSRF check.
+    const bearer = plainBearerToken(request);
+    if (bearer !== undefined) {
+      const warm = verifyCachedToken(bearer);
+      if (warm !== undefined) return warm;
+    }
+    let cookies: Map<string, string> | null | undefined;
+    const jar = names === null ? null : () => (cookies ??= cookiesOf(request));
+    const found = extractAccessToken(request, jar, accessCookie);
+    if (found === null) {
+      if (optional) return null;
+      throw withoutStack(() => new AuthError('UNAUTHENTICATED'));
+    }
+    const verified = verifyToken(found.token);
+    if (!requiresCsrf(found.source, request.method)) return verified;
+    const csrfChecked = (principal: AccessPrincipal) => {
+      checkCsrf(request, cookies!, principal.sessionId);
+      return principal;
+    };
+    return verified instanceof Promise ? verified.then(csrfChecked) : csrfChecked(verified);
+  }
+
+  /** {@link authenticateNow}, always as a promise. */
   async function authenticate(
     request: HttpRequest,
     authenticateOptions: AuthenticateOptions = {},
   ): Promise<AccessPrincipal | null> {
-    const cookies = cookiesOf(request);
-    const found = extractAccessToken(request, cookies, names?.access ?? null);
-    if (found === null) {
-      if (authenticateOptions.optional) return null;
-      throw new AuthError('UNAUTHENTICATED');
-    }
-    const principal = await auth.verifyAccessToken(found.token);
-    if (requiresCsrf(found.source, request.method)) {
-      checkCsrf(request, cookies!, principal.sessionId);
-    }
-    return principal;
+    return authenticateNow(request, authenticateOptions.optional === true);
   }
 
   function requiresCsrf(source: AccessTokenSource, method: string): boolean {
@@ -289,41 +374,99 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     return (await authenticate(request)) as AccessPrincipal;
   }
 
+  const can = auth.can as (
+    principal: AccessPrincipal,
+    permission: string,
+    resource?: unknown,
+  ) => boolean;
+  const authorizeOrThrow = auth.authorize as (
+    principal: AccessPrincipal,
+    permission: string,
+    resource?: unknown,
+    context?: RequestContext,
+  ) => void;
+
+  /**
+   * Allows, or throws FORBIDDEN after `auth.authorize` emitted ACCESS_DENIED: the audit context
+   * (`context`, or what it returns) is built for a refusal only, never for a granted request.
+   */
+  function decide<R>(
+    principal: AccessPrincipal,
+    permission: string,
+    resource: unknown,
+    request: R,
+    context: LazyContext<R>,
+  ): void {
+    if (can(principal, permission, resource)) return;
+    authorizeOrThrow(
+      principal,
+      permission,
+      resource,
+      typeof context === 'function' ? context(request) : context,
+    );
+    // Only a policy condition answering differently the second time gets here: still refused.
+    throw new AuthError('FORBIDDEN');
+  }
+
+  /** The decision on what the loader gave: NOT_FOUND for nothing (after the check), see below. */
+  function decideOnLoaded<R>(
+    principal: AccessPrincipal,
+    permission: string,
+    resource: unknown,
+    request: R,
+    context: LazyContext<R>,
+  ): unknown {
+    if (resource === null || resource === undefined) {
+      decide(principal, permission, undefined, request, context);
+      throw withoutStack(() => new AuthError('NOT_FOUND'));
+    }
+    decide(principal, permission, resource, request, context);
+    return resource;
+  }
+
   /**
    * Checks `permission` for `principal`, on the object `load` returns when given, and returns
    * that object. UNAUTHENTICATED without a principal; FORBIDDEN when denied. A missing object is
    * NOT_FOUND only for a caller allowed the permission on every object (an admin); anyone else
-   * gets FORBIDDEN, so ids cannot be probed for existence.
+   * gets FORBIDDEN, so ids cannot be probed for existence. Synchronous when `load` is (or absent);
+   * a promise when it returns one.
    */
+  function authorizeNow<R>(
+    principal: AccessPrincipal | null | undefined,
+    permission: string,
+    load: ((request: R) => unknown) | undefined,
+    request: R,
+    context: LazyContext<R>,
+  ): unknown {
+    if (!principal) throw withoutStack(() => new AuthError('UNAUTHENTICATED'));
+    if (load === undefined) {
+      decide(principal, permission, undefined, request, context);
+      return undefined;
+    }
+    let loaded: unknown;
+    try {
+      loaded = load(request);
+    } catch (err) {
+      return decideOnLoaded(principal, permission, nothingIfNotFound(err), request, context);
+    }
+    if (!isThenable(loaded)) {
+      return decideOnLoaded(principal, permission, loaded, request, context);
+    }
+    return Promise.resolve(loaded).then(
+      (resource) => decideOnLoaded(principal, permission, resource, request, context),
+      (err: unknown) =>
+        decideOnLoaded(principal, permission, nothingIfNotFound(err), request, context),
+    );
+  }
+
+  /** {@link authorizeNow}, always as a promise. */
   async function authorize(
     principal: AccessPrincipal | null | undefined,
     permission: string,
     load?: ResourceLoader,
     context: RequestContext = {},
   ): Promise<unknown> {
-    if (!principal) throw new AuthError('UNAUTHENTICATED');
-    const check = auth.authorize as (
-      principal: AccessPrincipal,
-      permission: string,
-      resource?: unknown,
-      context?: RequestContext,
-    ) => void;
-    if (load === undefined) {
-      check(principal, permission, undefined, context);
-      return undefined;
-    }
-    let resource: unknown;
-    try {
-      resource = await load();
-    } catch (err) {
-      if (!(isAuthError(err) && err.code === 'NOT_FOUND')) throw err;
-    }
-    if (resource === null || resource === undefined) {
-      check(principal, permission, undefined, context);
-      throw new AuthError('NOT_FOUND');
-    }
-    check(principal, permission, resource, context);
-    return resource;
+    return authorizeNow(principal, permission, load, undefined, context);
   }
 
   function body(request: HttpRequest): unknown {
@@ -374,7 +517,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       if (!csrf) return jsonResponse(200, { success: true, ...result });
       // A new binding at every login, bound to the new session: a token obtained before login,
       // or planted from another session, does not work on this one.
-      const sessionId = await sessionIdOf(result.token);
+      const sessionId = sessionIdOfIssued(result.token);
       const { csrfToken, setCookie } = newBinding(sessionId);
       return jsonResponse(
         200,
@@ -406,7 +549,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
         checkCsrf(request, cookies, parts.sessionId);
         const tokens = await auth.refresh(parts.refreshToken, contextOf(request));
         // Only a holder who rewrote its own cookie can name another session than the token's.
-        if ((await sessionIdOf(tokens.token)) !== parts.sessionId) {
+        if (sessionIdOfIssued(tokens.token) !== parts.sessionId) {
           throw tokenRejected('refresh_malformed');
         }
         const { binding } = csrf.parseBinding(cookies.get(names!.csrf))!;
@@ -561,7 +704,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     );
   }
 
-  return {
+  const http = {
     /** The auth routes, for an adapter to mount. */
     routes,
     /** The path prefix of the auth routes. */
@@ -575,6 +718,8 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     /** Request context (client IP, user agent) for audit events. */
     contextOf,
   };
+  hotPaths.set(http, { authenticate: authenticateNow, authorize: authorizeNow });
+  return http;
 }
 
 /**

@@ -10,7 +10,7 @@ import { type Clock, type Logger, systemClock } from '../runtime.js';
  *
  * @example
  * ```ts
- * import { createRequestFailureLog } from 'gatehouse';
+ * import { createRequestFailureLog } from 'gatehouse/http';
  *
  * const failures = createRequestFailureLog({ logger, intervalMs: 30_000 });
  * ```

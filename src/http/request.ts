@@ -62,7 +62,9 @@ export function headerValue(
 export function countRawHeader(rawHeaders: readonly string[], name: string): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === name) count++;
+    // Lower-cased only when the length matches: no string is built for the other headers.
+    const header = rawHeaders[i]!;
+    if (header.length === name.length && header.toLowerCase() === name) count++;
   }
   return count;
 }

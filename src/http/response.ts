@@ -143,7 +143,7 @@ function requestFailureLog(options: ResolvedOutageLogOptions): RequestFailureLog
  *
  * @example
  * ```ts
- * import { createRequestFailureLog, errorResponse } from 'gatehouse';
+ * import { createRequestFailureLog, errorResponse } from 'gatehouse/http';
  *
  * const failures = createRequestFailureLog({ logger, intervalMs: 30_000 });
  * app.use((err, req, res, next) => {
@@ -202,7 +202,13 @@ export function errorResponse(err: unknown, log: Logger | RequestFailureLog): Ht
   if (error === null || error.status >= 500) {
     const status = error !== null && error.status !== 500 ? error.status : 500;
     (isRequestFailureLog(log) ? log : requestFailureLogOf(log)).failed(err, status);
-    error = new AuthError('SERVER_ERROR', undefined, { status });
+    // A generic message, but a 503's Retry-After (a full bcrypt queue, a breached-password
+    // service down) is kept: it tells the client when to come back, and reveals nothing.
+    const retryAfter = error !== null && status === 503 ? error.retryAfter : undefined;
+    error = new AuthError('SERVER_ERROR', undefined, {
+      status,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    });
   }
   const headers: Record<string, string> = {};
   if (error.retryAfter !== undefined) {

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { GUARD_MARK } from 'gatehouse';
+ * import { GUARD_MARK } from 'gatehouse/http';
  * const guarded = route.stack.some((layer) => GUARD_MARK in layer.handle);
  * ```
  */
@@ -19,7 +19,7 @@ export const GUARD_MARK: unique symbol = Symbol.for('gatehouse.guard');
  *
  * @example
  * ```ts
- * import { PUBLIC_MARK } from 'gatehouse';
+ * import { PUBLIC_MARK } from 'gatehouse/http';
  * const isPublic = route.stack.some((layer) => PUBLIC_MARK in layer.handle);
  * ```
  */

@@ -11,6 +11,7 @@ import type {
   TokenStore,
   UserStore,
 } from '../stores/types.js';
+import type { AccessPrincipal } from '../tokens/access-token.js';
 
 /** The stores an instance uses (the configured ones or the memory defaults). */
 export interface AuthStores {
@@ -35,6 +36,20 @@ export interface AuthInternals {
   readonly audit: AuditEmitter;
   /** The per-IP rate limiter of the adapters' routes (`rateLimits`). */
   readonly rateLimiter: RateLimiter;
+  /**
+   * `auth.verifyAccessToken` for the adapters' hot path: the principal itself (no promise) on a
+   * cache hit whose session state is known synchronously, a promise otherwise; throws or
+   * rejects with the same errors.
+   */
+  readonly verifyAccessToken: (token: string) => AccessPrincipal | Promise<AccessPrincipal>;
+  /**
+   * The cache-hit half of `verifyAccessToken`: undefined (nothing checked) when this exact token
+   * string is not in the verified-token cache; else its verdict, as `verifyAccessToken`'s. A
+   * cached token once passed the signature check: it holds only base64url characters and dots.
+   */
+  readonly verifyCachedAccessToken: (
+    token: string,
+  ) => AccessPrincipal | Promise<AccessPrincipal> | undefined;
 }
 
 const internals = new WeakMap<object, AuthInternals>();

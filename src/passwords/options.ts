@@ -3,6 +3,7 @@ import { durationSchema } from '../duration.js';
 import { DEFAULT_BREACHED_BASE_URL, DEFAULT_BREACHED_TIMEOUT_MS } from './breached.js';
 import { DEFAULT_BCRYPT_COST, MIN_BCRYPT_COST } from './index.js';
 import type { PasswordCheck } from './policy.js';
+import { DEFAULT_HASH_QUEUE_LIMIT, defaultHashConcurrency, MAX_HASH_CONCURRENCY } from './queue.js';
 
 const fn = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'function', { message: `must be ${what}` });
@@ -67,5 +68,22 @@ export const passwordsSchema = z
     /** The service's name: passwords containing it (or a word of it of 4+ characters) are refused. */
     productName: z.string().trim().min(1).max(100).optional(),
     breached: breachedSchema.optional(),
+    /** bcrypt operations at once; the default leaves a core and a libuv pool thread free. */
+    hashConcurrency: z
+      .number({ error: 'must be a whole number of bcrypt operations at once, 1 to 1024' })
+      .int('must be a whole number of bcrypt operations at once, 1 to 1024')
+      .min(1, 'must be at least 1 (bcrypt operations at once)')
+      .max(
+        MAX_HASH_CONCURRENCY,
+        `must be at most ${MAX_HASH_CONCURRENCY}: libuv runs at most that many pool threads (UV_THREADPOOL_SIZE)`,
+      )
+      .default(() => defaultHashConcurrency()),
+    /** Password checks waiting for a slot; beyond it a login answers 503 with Retry-After. */
+    hashQueueLimit: z
+      .number({ error: 'must be a whole number of waiting password checks, 0 to 100000' })
+      .int('must be a whole number of waiting password checks, 0 to 100000')
+      .min(0, 'must be 0 (refuse when every slot is busy) or more')
+      .max(100_000, 'must be at most 100000: a longer queue only makes clients time out')
+      .default(DEFAULT_HASH_QUEUE_LIMIT),
   })
   .strict();

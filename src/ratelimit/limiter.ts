@@ -201,7 +201,8 @@ export interface RateLimiterOptions {
  *
  * @example
  * ```ts
- * import { MemoryRateLimitStore, RateLimiter } from 'gatehouse';
+ * import { MemoryRateLimitStore } from 'gatehouse';
+ * import { RateLimiter } from './limiter.js'; // internal: apps call auth.enforceRateLimit
  *
  * const limiter = new RateLimiter({
  *   store: new MemoryRateLimitStore(),

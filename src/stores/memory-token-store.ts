@@ -1,4 +1,12 @@
-import type { RotationResult, RotationRule, SessionRecord, TokenStore } from './types.js';
+import type {
+  RevocationEvent,
+  RevocationListener,
+  RevocationWatch,
+  RotationResult,
+  RotationRule,
+  SessionRecord,
+  TokenStore,
+} from './types.js';
 
 /**
  * Options of {@link MemoryTokenStore}.
@@ -33,8 +41,9 @@ interface StoredSession {
 /**
  * The reference {@link TokenStore}: in process memory, bounded, for tests, development and
  * single-instance apps. Each operation runs synchronously inside its promise, so it is atomic.
- * Revocations are visible to the next `getSession` at once. Memory grows with use only (nothing
- * is allocated up front).
+ * Revocations are visible to the next `getSession` at once, and announced to every
+ * {@link MemoryTokenStore.watchRevocations | watch} before the revoking call resolves (in process:
+ * the watch is always live). Memory grows with use only (nothing is allocated up front).
  *
  * @example
  * ```ts
@@ -51,6 +60,7 @@ export class MemoryTokenStore implements TokenStore {
   readonly #used = new Map<string, string>();
   readonly #maxSessions: number;
   readonly #maxUsedTokens: number;
+  readonly #listeners = new Set<RevocationListener>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     const maxSessions = options.maxSessions ?? 100_000;
@@ -112,6 +122,7 @@ export class MemoryTokenStore implements TokenStore {
     if (session.revokedAt !== null) return { status: 'revoked', session: { ...session } };
     session.revokedAt = rule.now;
     session.revokedReason = 'reuse';
+    this.#emit({ kind: 'session', sessionId: session.id });
     return { status: 'reused', session: { ...session } };
   }
 
@@ -120,11 +131,23 @@ export class MemoryTokenStore implements TokenStore {
     return stored ? { ...stored.record } : null;
   }
 
+  /**
+   * The session of a current or remembered rotated hash (see
+   * {@link TokenStore.findSessionByTokenHash}); null where `rotate` would answer `unknown`,
+   * a used hash forgotten past `maxUsedTokens` included.
+   */
+  async findSessionByTokenHash(tokenHash: string): Promise<SessionRecord | null> {
+    const sessionId = this.#current.get(tokenHash) ?? this.#used.get(tokenHash);
+    const stored = sessionId === undefined ? undefined : this.#sessions.get(sessionId);
+    return stored ? { ...stored.record } : null;
+  }
+
   async revokeSession(sessionId: string, reason: string, now: number): Promise<void> {
     const session = this.#sessions.get(sessionId)?.record;
     if (session && session.revokedAt === null) {
       session.revokedAt = now;
       session.revokedReason = reason;
+      this.#emit({ kind: 'session', sessionId });
     }
   }
 
@@ -142,7 +165,53 @@ export class MemoryTokenStore implements TokenStore {
         count++;
       }
     }
+    if (count > 0) this.#emit({ kind: 'user', userId });
     return count;
+  }
+
+  /**
+   * Announces every revocation made through this store object (one process: the watch is always
+   * live). A revocation that changes nothing (an unknown or already revoked session, a user
+   * without active sessions) is not announced.
+   *
+   * @example
+   * ```ts
+   * const store = new MemoryTokenStore();
+   * const watch = store.watchRevocations({
+   *   onRevoked: (event) => console.log(event), // { kind: 'session', sessionId: '…' }
+   *   onLiveChange: () => {},
+   * });
+   * await watch.close();
+   * ```
+   */
+  watchRevocations(listener: RevocationListener): RevocationWatch {
+    const listeners = this.#listeners;
+    // A wrapper per watch, so one listener object watched twice is two subscriptions.
+    const entry: RevocationListener = {
+      onRevoked: (event) => listener.onRevoked(event),
+      onLiveChange: (live) => listener.onLiveChange(live),
+    };
+    listeners.add(entry);
+    let open = true;
+    return {
+      get live() {
+        return open;
+      },
+      async close() {
+        open = false;
+        listeners.delete(entry);
+      },
+    };
+  }
+
+  #emit(event: RevocationEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener.onRevoked(event);
+      } catch {
+        // A listener's fault must not undo or fail the revocation that was just made.
+      }
+    }
   }
 
   async prune(olderThan: number): Promise<number> {

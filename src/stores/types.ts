@@ -277,6 +277,67 @@ export interface RotationRule {
 }
 
 /**
+ * One revocation, as every instance sharing a {@link TokenStore} hears it through
+ * {@link TokenStore.watchRevocations}: one session ended, every session of a user ended (some
+ * may have been spared, e.g. the caller's own on a password change: re-read them), or `all`:
+ * events may have been missed (the channel was (re)connected), so forget every cached state.
+ * Carries ids only, never a token or a reason.
+ *
+ * @example
+ * ```ts
+ * const onRevoked = (event: RevocationEvent) => {
+ *   if (event.kind === 'session') cache.delete(event.sessionId);
+ *   else if (event.kind === 'user') dropUser(event.userId);
+ *   else cache.clear();
+ * };
+ * ```
+ */
+export type RevocationEvent =
+  | { kind: 'session'; sessionId: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'all' };
+
+/**
+ * What {@link TokenStore.watchRevocations} calls: `onRevoked` for each revocation, and
+ * `onLiveChange` when the guarantee of delivery is lost (`false`) or restored (`true`).
+ * Listeners must not throw (a throw is swallowed by the store) and should return quickly.
+ *
+ * @example
+ * ```ts
+ * const listener: RevocationListener = {
+ *   onRevoked: (event) => console.log('revoked', event.kind),
+ *   onLiveChange: (live) => console.log(live ? 'watch is live' : 'watch is down'),
+ * };
+ * const watch = tokens.watchRevocations?.(listener);
+ * ```
+ */
+export interface RevocationListener {
+  onRevoked(event: RevocationEvent): void;
+  onLiveChange(live: boolean): void;
+}
+
+/**
+ * A subscription made by {@link TokenStore.watchRevocations}.
+ *
+ * @example
+ * ```ts
+ * const watch: RevocationWatch = store.watchRevocations!({ onRevoked, onLiveChange });
+ * if (!watch.live) console.log('not live yet: read the store on every request');
+ * await watch.close(); // at shutdown: no further call, the connection (if any) released
+ * ```
+ */
+export interface RevocationWatch {
+  /**
+   * True while every revocation committed anywhere (this process and every other instance)
+   * is guaranteed to be delivered to the listener. While false, a cached state may be stale:
+   * read the store.
+   */
+  readonly live: boolean;
+  /** Stops delivery and releases what the watch holds (a connection). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
  * Refresh-token families and session revocation. Refresh tokens are stored only as
  * SHA-256 hashes (hex); a store never sees a token in clear.
  *
@@ -306,6 +367,31 @@ export interface TokenStore {
   /** Returns a snapshot of the session (changing it changes nothing stored), or null. */
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /**
+   * Optional: the session whose family holds `tokenHash`, as its current token or as one
+   * already rotated, or null. Non-null exactly when `rotate(tokenHash, …)` would not answer
+   * `unknown` at the same moment (a never-stored, pruned or forgotten hash is null). A plain
+   * read: it changes nothing (no `lastUsedAt`, no reuse detection) and returns a snapshot of
+   * the session as committed, revoked or expired ones included.
+   *
+   * Consistency: it sees every `createSession`, `rotate` and `prune` that completed before it,
+   * and takes no lock, so the session may change before a `rotate` that follows: `rotate` stays
+   * the judge (revoked, reused, expired, unknown).
+   *
+   * Why it exists: with it, `refresh` reads everything it needs (the session's user) before it
+   * rotates, so the rotation is its last database step: a failure before it (the database
+   * going away) changes nothing, and the client's retry with the same refresh token works.
+   * Without it, `refresh` rotates first and reads the user after; a failure between the two
+   * leaves the token used, and the client's retry is taken for reuse (its family revoked).
+   *
+   * @example
+   * ```ts
+   * const hash = createHash('sha256').update(refreshToken, 'utf8').digest('hex');
+   * const session = await tokens.findSessionByTokenHash?.(hash); // undefined: no lookup
+   * if (session === null) console.log('never issued, or its family was pruned');
+   * ```
+   */
+  findSessionByTokenHash?(tokenHash: string): Promise<SessionRecord | null>;
+  /**
    * Revokes one session (idempotent; keeps the first revocation's time and reason; an unknown
    * id is a no-op).
    */
@@ -326,6 +412,32 @@ export interface TokenStore {
    * `expiresAt < olderThan`), with their token hashes; returns the count.
    */
   prune(olderThan: number): Promise<number>;
+  /**
+   * Optional: delivers every revocation made through any instance sharing this store, so that a
+   * process may cache session states and still honour a revocation made elsewhere at once.
+   * Contract, for a store that implements it:
+   * - every `revokeSession` that ends a session emits `{ kind: 'session', sessionId }`;
+   *   revoking an already revoked or unknown session changes nothing and need not emit;
+   * - every `revokeUserSessions` that ends at least one session emits `{ kind: 'user', userId }`;
+   * - a `rotate` that detects reuse (and revokes the family) emits `{ kind: 'session' }`;
+   * - an event is emitted only once the revocation is durable (after commit: a revocation rolled
+   *   back notifies nobody) and before any reader could see it missing, from the listener's view;
+   * - `live` is true only while delivery is guaranteed. When the channel drops it turns false
+   *   (`onLiveChange(false)`); when it is back the store emits `{ kind: 'all' }` first, then
+   *   turns live (`onLiveChange(true)`);
+   * - several watches may be open at once; after `close()` a watch delivers nothing.
+   * A store without it is read on every verify (unless `tokens.revocationCacheTtl` is set).
+   *
+   * @example
+   * ```ts
+   * const watch = tokens.watchRevocations?.({
+   *   onRevoked: (event) => cache.forget(event),
+   *   onLiveChange: (live) => (cacheEnabled = live),
+   * });
+   * process.on('SIGTERM', () => watch?.close());
+   * ```
+   */
+  watchRevocations?(listener: RevocationListener): RevocationWatch;
 }
 
 /**

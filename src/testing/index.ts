@@ -7,5 +7,6 @@ export { describeMailOutboxStore } from './mail-outbox.js';
 export type { OneTimeTokenStoreSet } from './one-time-token-store.js';
 export { describeOneTimeTokenStore } from './one-time-token-store.js';
 export { describeRateLimitStore } from './rate-limit-store.js';
+export type { TokenStoreSuiteOptions } from './token-store.js';
 export { describeTokenStore } from './token-store.js';
 export { describeUserStore } from './user-store.js';

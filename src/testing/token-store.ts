@@ -1,7 +1,45 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import type { RotationResult, SessionRecord, TokenStore } from '../stores/types.js';
+import type {
+  RevocationEvent,
+  RevocationWatch,
+  RotationResult,
+  SessionRecord,
+  TokenStore,
+} from '../stores/types.js';
 import type { StoreFactory, TestApi } from './harness.js';
+
+/**
+ * Options of {@link describeTokenStore}.
+ *
+ * @example
+ * ```ts
+ * const options: TokenStoreSuiteOptions = { watchRevocations: true, eventTimeoutMs: 2_000 };
+ * describeTokenStore('MyTokenStore', factory, { describe, it }, options);
+ * ```
+ */
+export interface TokenStoreSuiteOptions {
+  /**
+   * Also check the store's `watchRevocations` (a store that implements it must pass these):
+   * every revocation path announces the right event to every open watch, nothing else is
+   * announced, and a closed watch hears nothing. Close what your factory's store holds in the
+   * test's teardown if needed: each case closes the watches it opens.
+   * @default false
+   */
+  watchRevocations?: boolean;
+  /**
+   * The store's optional `findSessionByTokenHash`: `true` requires it (the cases fail on a
+   * store without it); left out, its cases check it when the store has it and pass over a
+   * store without it; `false` leaves them out.
+   * @default undefined (checked when present)
+   */
+  findSessionByTokenHash?: boolean;
+  /**
+   * How long a case waits for a watch to become live or an event to arrive, in ms.
+   * @default 5000
+   */
+  eventTimeoutMs?: number;
+}
 
 const NOW = 1_700_000_000_000;
 const DAY = 86_400_000;
@@ -33,7 +71,9 @@ function statusOf(result: RotationResult): string {
  * that of 20 concurrent rotations of one hash exactly one is `rotated`. Runner-agnostic: pass
  * your runner's `describe` and `it`. `factory` is called once per case and must return an
  * empty store (the `prune` cases count what they delete). Session and user ids are random
- * UUIDs; hashes are 64 hex characters.
+ * UUIDs; hashes are 64 hex characters. With `{ watchRevocations: true }` the revocation
+ * watch's contract is checked too (see {@link TokenStoreSuiteOptions}); the optional
+ * `findSessionByTokenHash` is checked whenever the store has it.
  *
  * @example
  * ```ts
@@ -48,7 +88,45 @@ export function describeTokenStore(
   name: string,
   factory: StoreFactory<TokenStore>,
   { describe, it }: TestApi,
+  suiteOptions: TokenStoreSuiteOptions = {},
 ): void {
+  const eventTimeoutMs = suiteOptions.eventTimeoutMs ?? 5_000;
+
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + eventTimeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline)
+        assert.fail(`timed out after ${eventTimeoutMs} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Opens a watch, waits until it is live, and forgets what it heard while connecting. */
+  async function watching(store: TokenStore) {
+    assert.equal(typeof store.watchRevocations, 'function', 'the store has watchRevocations');
+    const events: RevocationEvent[] = [];
+    const watch: RevocationWatch = store.watchRevocations!({
+      onRevoked: (event) => void events.push(event),
+      onLiveChange: () => {},
+    });
+    await until(() => watch.live, 'the watch to become live');
+    events.length = 0;
+    return { events, watch };
+  }
+
+  /** The store's lookup, or null when it has none and none is required (nothing to check). */
+  function lookupOf(store: TokenStore): ((hash: string) => Promise<SessionRecord | null>) | null {
+    if (typeof store.findSessionByTokenHash === 'function') {
+      return (hash) => store.findSessionByTokenHash!(hash);
+    }
+    assert.notEqual(
+      suiteOptions.findSessionByTokenHash,
+      true,
+      'the store has findSessionByTokenHash',
+    );
+    return null;
+  }
+
   async function storeWithSession(overrides: Partial<SessionRecord> = {}) {
     const store = await factory();
     const session = newSession(overrides);
@@ -249,6 +327,107 @@ export function describeTokenStore(
       });
     });
 
+    if (suiteOptions.findSessionByTokenHash !== false) {
+      describe('findSessionByTokenHash (optional; checked when the store has it)', () => {
+        it('returns null for a hash it never stored', async () => {
+          const { store } = await storeWithSession();
+          const find = lookupOf(store);
+          if (find === null) return;
+          assert.equal(await find(hash()), null);
+        });
+
+        it('finds the session of its current hash, as getSession returns it', async () => {
+          const { store, session, token } = await storeWithSession();
+          const find = lookupOf(store);
+          if (find === null) return;
+          assert.deepEqual(await find(token), session);
+        });
+
+        it('finds the session of an already rotated hash (rotate reports it reused, not unknown), and of the new hash', async () => {
+          const { store, session, token } = await storeWithSession();
+          const find = lookupOf(store);
+          if (find === null) return;
+          const next = hash();
+          await store.rotate(token, next, { now: NOW + 1000, idleMs: IDLE });
+          const rotated = { ...session, lastUsedAt: NOW + 1000 };
+          assert.deepEqual(await find(token), rotated);
+          assert.deepEqual(await find(next), rotated);
+          assert.equal(
+            statusOf(await store.rotate(token, hash(), { now: NOW + 2000, idleMs: IDLE })),
+            'reused',
+          );
+        });
+
+        it('changes nothing: lastUsedAt stays, the current hash still rotates, a rotated one is still reuse', async () => {
+          const { store, session, token } = await storeWithSession();
+          const find = lookupOf(store);
+          if (find === null) return;
+          const next = hash();
+          await store.rotate(token, next, { now: NOW + 1, idleMs: IDLE });
+          for (const h of [token, next, token, next]) await find(h);
+          assert.equal((await store.getSession(session.id))?.lastUsedAt, NOW + 1);
+          assert.equal((await store.getSession(session.id))?.revokedAt, null);
+          assert.equal(
+            statusOf(await store.rotate(next, hash(), { now: NOW + 2, idleMs: IDLE })),
+            'rotated',
+          );
+          assert.equal(
+            statusOf(await store.rotate(token, hash(), { now: NOW + 3, idleMs: IDLE })),
+            'reused',
+          );
+        });
+
+        it('finds a revoked or an expired family as it is stored (rotate stays the judge)', async () => {
+          const revoked = await storeWithSession();
+          const find = lookupOf(revoked.store);
+          if (find === null) return;
+          await revoked.store.revokeSession(revoked.session.id, 'logout', NOW + 5);
+          assert.deepEqual(await find(revoked.token), {
+            ...revoked.session,
+            revokedAt: NOW + 5,
+            revokedReason: 'logout',
+          });
+          const ended = await storeWithSession({ expiresAt: NOW + 10 });
+          const findEnded = lookupOf(ended.store)!;
+          assert.deepEqual(await findEnded(ended.token), ended.session);
+        });
+
+        it('keeps families apart: each hash names its own session', async () => {
+          const { store, session, token } = await storeWithSession();
+          const find = lookupOf(store);
+          if (find === null) return;
+          const other = newSession();
+          const otherToken = hash();
+          await store.createSession(other, otherToken);
+          assert.equal((await find(token))?.id, session.id);
+          assert.equal((await find(otherToken))?.id, other.id);
+        });
+
+        it('returns null once the family is pruned, where rotate answers unknown', async () => {
+          const { store, session, token } = await storeWithSession();
+          const find = lookupOf(store);
+          if (find === null) return;
+          const next = hash();
+          await store.rotate(token, next, { now: NOW + 1, idleMs: IDLE });
+          await store.revokeSession(session.id, 'logout', NOW + 2);
+          await store.prune(NOW + 3);
+          assert.equal(await find(token), null);
+          assert.equal(await find(next), null);
+        });
+
+        it('returns a snapshot: changing it changes nothing stored', async () => {
+          const { store, session, token } = await storeWithSession();
+          const find = lookupOf(store);
+          if (find === null) return;
+          const found = await find(token);
+          assert.ok(found);
+          found.revokedAt = NOW;
+          found.userId = 'someone-else';
+          assert.deepEqual(await find(token), session);
+        });
+      });
+    }
+
     describe('revokeSession', () => {
       it('sets revokedAt and revokedReason', async () => {
         const { store, session } = await storeWithSession();
@@ -343,6 +522,92 @@ export function describeTokenStore(
         );
       });
     });
+
+    if (suiteOptions.watchRevocations) {
+      describe('watchRevocations', () => {
+        it('announces revokeSession to every open watch', async () => {
+          const { store, session } = await storeWithSession();
+          const a = await watching(store);
+          const b = await watching(store);
+          try {
+            await store.revokeSession(session.id, 'logout', NOW + 1);
+            const expected = [{ kind: 'session', sessionId: session.id }];
+            await until(() => a.events.length > 0 && b.events.length > 0, 'the session event');
+            assert.deepEqual(a.events, expected);
+            assert.deepEqual(b.events, expected);
+          } finally {
+            await a.watch.close();
+            await b.watch.close();
+          }
+        });
+
+        it('announces revokeUserSessions as one user event, with and without exceptSessionId', async () => {
+          const { store, session } = await storeWithSession();
+          for (let i = 0; i < 2; i++) {
+            await store.createSession(newSession({ userId: session.userId }), hash());
+          }
+          const { events, watch } = await watching(store);
+          try {
+            await store.revokeUserSessions(session.userId, 'password_changed', NOW + 1, session.id);
+            await until(() => events.length > 0, 'the user event');
+            await store.revokeUserSessions(session.userId, 'logout_all', NOW + 2);
+            await until(() => events.length > 1, 'the second user event');
+            const expected = { kind: 'user', userId: session.userId };
+            assert.deepEqual(events, [expected, expected]);
+          } finally {
+            await watch.close();
+          }
+        });
+
+        it('announces the family revoked by reuse detection in rotate', async () => {
+          const { store, session, token } = await storeWithSession();
+          await store.rotate(token, hash(), { now: NOW + 1, idleMs: IDLE });
+          const { events, watch } = await watching(store);
+          try {
+            const result = await store.rotate(token, hash(), { now: NOW + 2, idleMs: IDLE });
+            assert.equal(result.status, 'reused');
+            await until(() => events.length > 0, 'the reuse event');
+            assert.deepEqual(events, [{ kind: 'session', sessionId: session.id }]);
+          } finally {
+            await watch.close();
+          }
+        });
+
+        it('announces nothing but revocations: creating, rotating and an expired rotation are silent', async () => {
+          const { store, token } = await storeWithSession({ expiresAt: NOW + DAY });
+          const { events, watch } = await watching(store);
+          try {
+            const other = newSession();
+            const otherToken = hash();
+            await store.createSession(other, otherToken);
+            await store.rotate(otherToken, hash(), { now: NOW + 1, idleMs: IDLE });
+            await store.rotate(token, hash(), { now: NOW + 2 * DAY, idleMs: IDLE });
+            await store.rotate(hash(), hash(), { now: NOW + 1, idleMs: IDLE });
+            // A revocation after them all: once it is heard, anything earlier would have been.
+            await store.revokeSession(other.id, 'logout', NOW + 3);
+            await until(() => events.length > 0, 'the closing revocation');
+            assert.deepEqual(events, [{ kind: 'session', sessionId: other.id }]);
+          } finally {
+            await watch.close();
+          }
+        });
+
+        it('delivers nothing to a closed watch, while the others still hear', async () => {
+          const { store, session } = await storeWithSession();
+          const closed = await watching(store);
+          const open = await watching(store);
+          try {
+            await closed.watch.close();
+            assert.equal(closed.watch.live, false);
+            await store.revokeSession(session.id, 'logout', NOW + 1);
+            await until(() => open.events.length > 0, 'the event on the open watch');
+            assert.deepEqual(closed.events, []);
+          } finally {
+            await open.watch.close();
+          }
+        });
+      });
+    }
 
     describe('prune', () => {
       it('deletes a session revoked before olderThan, with its hashes', async () => {

@@ -9,6 +9,7 @@ import {
 type CryptoKey = webcrypto.CryptoKey;
 
 import { AuthError } from '../errors.js';
+import { type SignatureVerifier, signatureVerifier } from './jws.js';
 
 /**
  * The signing algorithms gatehouse accepts; each key is bound to exactly one of them.
@@ -71,12 +72,14 @@ export interface TokenKeyInput {
 }
 
 /**
- * A key of a {@link KeySet}, imported once for WebCrypto.
+ * A key of a {@link KeySet}, imported once at construction: as a node:crypto `KeyObject` for
+ * verification (synchronous, no WebCrypto), and for WebCrypto only when it signs (jose signs).
  *
  * @example
  * ```ts
  * const key: TokenKey = keySet.signing;
- * await key.ready;
+ * key.verifySignature(`${header}.${payload}`, Buffer.from(signature, 'base64url')); // boolean
+ * await key.ready; // the WebCrypto signing key is imported
  * key.canSign; // true
  * ```
  */
@@ -85,11 +88,11 @@ export interface TokenKey {
   readonly alg: TokenAlgorithm;
   /** Whether this key can sign (a secret or a private key). */
   readonly canSign: boolean;
-  /** The imported verification key, once {@link TokenKey.ready} has settled. */
-  verifyKey: CryptoKey | undefined;
+  /** Checks a signature over `header.payload` with this key and its one algorithm, synchronously. */
+  readonly verifySignature: SignatureVerifier;
   /** The imported signing key (null for a verification-only key), once ready. */
   signKey: CryptoKey | null | undefined;
-  /** Settles when both keys are imported. */
+  /** Settles when the signing key is imported. */
   readonly ready: Promise<void>;
 }
 
@@ -251,38 +254,32 @@ const SUBTLE_PARAMS = {
   RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
 } as const;
 
-async function importKeys(
+/** Imports the signing key for jose (WebCrypto); verification never goes through WebCrypto. */
+async function importSigningKey(
   alg: TokenAlgorithm,
   keyObject: KeyObject,
   target: TokenKey,
 ): Promise<void> {
-  if (alg === 'HS256') {
-    const key = await webcrypto.subtle.importKey(
-      'raw',
-      keyObject.export(),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    );
-    target.signKey = key;
-    target.verifyKey = key;
+  if (keyObject.type === 'public') {
+    target.signKey = null;
     return;
   }
-  const params = SUBTLE_PARAMS[alg];
-  const publicJwk = (keyObject.type === 'private' ? createPublicKey(keyObject) : keyObject).export({
-    format: 'jwk',
-  });
-  target.verifyKey = await webcrypto.subtle.importKey('jwk', publicJwk, params, false, ['verify']);
   target.signKey =
-    keyObject.type === 'private'
+    alg === 'HS256'
       ? await webcrypto.subtle.importKey(
-          'jwk',
-          keyObject.export({ format: 'jwk' }),
-          params,
+          'raw',
+          keyObject.export(),
+          { name: 'HMAC', hash: 'SHA-256' },
           false,
           ['sign'],
         )
-      : null;
+      : await webcrypto.subtle.importKey(
+          'jwk',
+          keyObject.export({ format: 'jwk' }),
+          SUBTLE_PARAMS[alg],
+          false,
+          ['sign'],
+        );
 }
 
 function toPublicJwk(kid: string, alg: TokenAlgorithm, keyObject: KeyObject): PublicJwk {
@@ -303,8 +300,8 @@ function invalidKey(index: number, message: string): AuthError {
 
 /**
  * Builds a key set from configured keys: validates each one (throws `INVALID_CONFIG` naming the
- * key and the reason), imports it once for WebCrypto, and prepares the public JWKS. The signing
- * key is `signingKid`, or the first key that can sign.
+ * key and the reason), imports it once (a node:crypto verifier; a WebCrypto key for signing), and
+ * prepares the public JWKS. The signing key is `signingKid`, or the first key that can sign.
  *
  * @example
  * ```ts
@@ -337,11 +334,11 @@ export function createKeySet(inputs: readonly TokenKeyInput[], signingKid?: stri
       kid: input.kid,
       alg: input.alg,
       canSign: keyObject.type !== 'public',
-      verifyKey: undefined,
+      verifySignature: signatureVerifier(input.alg, keyObject),
       signKey: undefined,
       ready: Promise.resolve(),
     };
-    const ready = importKeys(input.alg, keyObject, entry);
+    const ready = importSigningKey(input.alg, keyObject, entry);
     // A failed import surfaces when the key is used; never as an unhandled rejection.
     ready.catch(() => {});
     (entry as { ready: Promise<void> }).ready = ready;

@@ -88,12 +88,14 @@ export const tokenOptionsSchema = z
      */
     verifiedCacheSize: z.number().int().min(0).max(10_000_000).default(10_000),
     /**
-     * How long a session's revocation state may be cached in this process, for stores shared by
-     * several instances (at most 60 s). Revocations made by this instance take effect at once;
-     * those made by another instance within this bound. 0 reads the store on every verify.
-     * @default 0
+     * The longest a session's revocation state may be cached in this process (at most 60 s).
+     * With a store that announces revocations (`watchRevocations`: memory, Postgres) states are
+     * cached only while its watch is live and dropped on each event; without one, a revocation
+     * made by another instance is seen within this bound. 0 reads the store on every verify.
+     * Unset (undefined after validation): `'30s'` for a store with a watch, 0 for one without.
+     * @default '30s' with a watch, 0 without
      */
-    revocationCacheTtl: durationSchema({ maxMs: MAX_REVOCATION_CACHE_TTL_MS }).prefault(0),
+    revocationCacheTtl: durationSchema({ maxMs: MAX_REVOCATION_CACHE_TTL_MS }).optional(),
   })
   .strict();
 

@@ -21,6 +21,28 @@ import {
 } from './refresh-token.js';
 import { SessionStateReader } from './session-state.js';
 
+type SessionState = ReturnType<SessionStateReader['get']>;
+
+/** A verified-token cache entry: the exact token string and what its verification gave. */
+interface CachedToken {
+  token: string;
+  verified: VerifiedAccessToken;
+}
+
+/**
+ * The verified-token cache's key for a token: its signature segment (43 characters for HS256).
+ * Hashing the whole token, a fresh string of several hundred characters on every request, costs
+ * more than the rest of a cache hit; the signature is as unique, and the entry's token is
+ * compared in full anyway.
+ */
+function cacheKeyOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /**
  * What the caller knows about the request behind an operation (for audit events); the same
  * shape as `RequestContext`.
@@ -130,7 +152,10 @@ export interface TokenServiceDependencies {
  * @example
  * ```ts
  * import { randomBytes } from 'node:crypto';
- * import { createTokenService, MemoryTokenStore, MemoryUserStore, resolveTokenOptions } from 'gatehouse';
+ * // Internal: apps get this service through createAuth.
+ * import { MemoryTokenStore, MemoryUserStore } from 'gatehouse';
+ * import { resolveTokenOptions } from './options.js';
+ * import { createTokenService } from './service.js';
  *
  * const users = new MemoryUserStore();
  * const tokens = createTokenService({
@@ -172,11 +197,25 @@ export function createTokenService(deps: TokenServiceDependencies) {
     toleranceMs: options.clockTolerance,
     maxLifetimeMs: options.accessTtl,
   });
+  // Keyed by the token's signature segment (see cacheKeyOf); the entry keeps the whole token,
+  // compared on every lookup, so only that exact string ever hits.
   const verified =
     options.verifiedCacheSize > 0
-      ? new LRUCache<string, VerifiedAccessToken>({ max: options.verifiedCacheSize })
+      ? new LRUCache<string, CachedToken>({ max: options.verifiedCacheSize })
       : null;
-  const sessions = new SessionStateReader({ store, clock, ttlMs: options.revocationCacheTtl });
+
+  /** The verified entry of exactly `token`, or undefined. */
+  function cachedEntry(token: string): VerifiedAccessToken | undefined {
+    if (verified === null || typeof token !== 'string') return undefined;
+    const cached = verified.get(cacheKeyOf(token));
+    return cached !== undefined && cached.token === token ? cached.verified : undefined;
+  }
+  const sessions = new SessionStateReader({
+    store,
+    clock,
+    ttlMs: options.revocationCacheTtl,
+    logger,
+  });
 
   function refused(err: unknown, what: string): unknown {
     const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : 'error';
@@ -184,16 +223,91 @@ export function createTokenService(deps: TokenServiceDependencies) {
     return err;
   }
 
-  async function assertSessionActive(principal: AccessPrincipal, now: number): Promise<void> {
-    const session = await sessions.get(principal.sessionId);
+  /**
+   * The verify path shared by `verifyAccessToken` and the HTTP layer: a cache hit is one LRU
+   * lookup, the expiry check and the session's state, returned without a promise when the state
+   * is known synchronously (see SessionStateReader). A miss verifies the signature synchronously;
+   * only a store read makes it a promise. Throws (or rejects) TOKEN_EXPIRED / TOKEN_INVALID, or
+   * the store's error; a cached entry that fails any check is dropped.
+   */
+  function verifyAccessTokenFast(token: string): AccessPrincipal | Promise<AccessPrincipal> {
+    return verifyCachedAccessToken(token) ?? verifyUncached(token);
+  }
+
+  /**
+   * The hit half of {@link verifyAccessTokenFast}: undefined when exactly this token is not in
+   * the verified-token cache (nothing was checked then), else its verdict.
+   */
+  function verifyCachedAccessToken(
+    token: string,
+  ): AccessPrincipal | Promise<AccessPrincipal> | undefined {
+    const cached = cachedEntry(token);
+    if (cached === undefined) return undefined;
+    const now = clock.now();
+    if (now >= cached.acceptUntil) throw dropped(token, tokenRejected('expired'));
+    return checkSession(token, cached, now, true);
+  }
+
+  function verifyUncached(token: string): AccessPrincipal | Promise<AccessPrincipal> {
+    const now = clock.now();
+    let entry: VerifiedAccessToken;
+    try {
+      entry = codec.verifySync(token, now);
+    } catch (err) {
+      throw refused(err, 'access token');
+    }
+    return checkSession(token, entry, now, false);
+  }
+
+  /** The session half of a verify: synchronous when the session state is known synchronously. */
+  function checkSession(
+    token: string,
+    entry: VerifiedAccessToken,
+    now: number,
+    hit: boolean,
+  ): AccessPrincipal | Promise<AccessPrincipal> {
+    let state: SessionState;
+    try {
+      state = sessions.get(entry.principal.sessionId);
+    } catch (err) {
+      throw hit ? dropped(token, err) : refused(err, 'access token');
+    }
+    if (!isThenable(state)) return accepted(token, entry, state, now, hit);
+    return Promise.resolve(state).then(
+      (session) => accepted(token, entry, session, now, hit),
+      (err: unknown) => {
+        throw hit ? dropped(token, err) : refused(err, 'access token');
+      },
+    );
+  }
+
+  /** The principal of `entry` when its session is active (cached on a miss); throws otherwise. */
+  function accepted(
+    token: string,
+    entry: VerifiedAccessToken,
+    session: SessionRecord | null,
+    now: number,
+    hit: boolean,
+  ): AccessPrincipal {
+    const principal = entry.principal;
     if (
       session === null ||
       session.revokedAt !== null ||
       session.userId !== principal.userId ||
       now >= session.expiresAt
     ) {
-      throw tokenRejected('session_ended');
+      const err = tokenRejected('session_ended');
+      throw hit ? dropped(token, err) : refused(err, 'access token');
     }
+    if (!hit) verified?.set(cacheKeyOf(token), { token, verified: entry });
+    return principal;
+  }
+
+  /** Forgets a cached token that failed a check, and returns its (logged) refusal. */
+  function dropped(token: string, err: unknown): unknown {
+    const key = cacheKeyOf(token);
+    if (verified?.peek(key)?.token === token) verified.delete(key);
+    return refused(err, 'access token');
   }
 
   function issueAccessToken(subject: AccessTokenSubject, now: number, expiresAt?: number) {
@@ -251,13 +365,27 @@ export function createTokenService(deps: TokenServiceDependencies) {
      * reused token (reuse revokes the whole family and emits TOKEN_REUSE_DETECTED) and for a
      * disabled or deleted user (the family is revoked); TOKEN_EXPIRED for an idle or too old
      * session.
+     *
+     * With a store that has `findSessionByTokenHash`, the rotation is the last database step:
+     * the session and its user are read first, so a failure before the rotation (the database
+     * going away: SERVER_ERROR) changes nothing and a retry with the same token works. Without
+     * it the token is rotated first and the user read after (docs/tokens.md).
      */
     async refresh(refreshToken: unknown, context: TokenRequestContext = {}): Promise<IssuedTokens> {
       try {
         if (!isRefreshTokenShape(refreshToken)) throw tokenRejected('refresh_malformed');
+        const presented = hashRefreshToken(refreshToken);
+        // undefined: not read yet (a store without the lookup); null: no such user.
+        let user: Awaited<ReturnType<UserStore['findById']>> | undefined;
+        if (store.findSessionByTokenHash !== undefined) {
+          const owner = await store.findSessionByTokenHash(presented);
+          // The same refusal as rotate's `unknown` below.
+          if (owner === null) throw tokenRejected('refresh_unknown');
+          user = await users.findById(owner.userId);
+        }
         const now = clock.now();
         const next = createRefreshToken(random);
-        const result = await store.rotate(hashRefreshToken(refreshToken), hashRefreshToken(next), {
+        const result = await store.rotate(presented, hashRefreshToken(next), {
           now,
           idleMs: options.refreshIdleTtl,
         });
@@ -283,7 +411,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
           }
         }
         const session = result.session;
-        const user = await users.findById(session.userId);
+        if (user === undefined) user = await users.findById(session.userId);
         if (!user || !user.isActive) {
           const reason = user ? 'user_disabled' : 'user_deleted';
           await store.revokeSession(session.id, reason, now);
@@ -322,23 +450,22 @@ export function createTokenService(deps: TokenServiceDependencies) {
      * session's revocation are checked on every call.
      */
     async verifyAccessToken(token: string): Promise<AccessPrincipal> {
-      const now = clock.now();
-      let entry = verified?.get(token);
-      try {
-        if (entry === undefined) {
-          entry = await codec.verify(token, now);
-          await assertSessionActive(entry.principal, now);
-          verified?.set(token, entry);
-          return entry.principal;
-        }
-        if (now >= entry.acceptUntil) throw tokenRejected('expired');
-        await assertSessionActive(entry.principal, now);
-        return entry.principal;
-      } catch (err) {
-        if (entry !== undefined) verified?.delete(token);
-        throw refused(err, 'access token');
-      }
+      return verifyAccessTokenFast(token);
     },
+
+    /**
+     * `verifyAccessToken` for the HTTP layer (reached through the internal handle, not public):
+     * the principal itself, without a promise, on a cache hit whose session state is known
+     * synchronously; a promise otherwise. Throws synchronously or rejects with the same errors.
+     */
+    verifyAccessTokenFast,
+
+    /**
+     * The cache-hit half of `verifyAccessTokenFast` (internal): undefined, having checked nothing,
+     * when exactly this token is not in the verified-token cache; else the same verdict. A cached
+     * token once passed the signature check, so it holds only base64url characters and dots.
+     */
+    verifyCachedAccessToken,
 
     /** Signs an access token for a session without touching the store (used by benchmarks). */
     signAccessToken(
@@ -458,6 +585,11 @@ export function createTokenService(deps: TokenServiceDependencies) {
     /** Deletes sessions that ended before `olderThan` (default: now); returns the count. */
     pruneSessions(olderThan: number = clock.now()): Promise<number> {
       return store.prune(olderThan);
+    },
+
+    /** Closes the token store's revocation watch (if one was opened). Idempotent. */
+    close(): Promise<void> {
+      return sessions.close();
     },
   };
 }

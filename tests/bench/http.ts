@@ -1,216 +1,290 @@
-// HTTP overhead of the adapters: a bare route vs the same route behind authenticate() (and
-// authorize()), on Express and on Fastify, over real HTTP on 127.0.0.1 with keep-alive, beside
-// the peers (express-jwt, @fastify/jwt) on the same token; then the middleware alone, in process,
-// where HTTP does not drown the difference.
-import type { AddressInfo } from 'node:net';
-import fastifyJwt from '@fastify/jwt';
-import express, { type RequestHandler } from 'express';
-import { expressjwt } from 'express-jwt';
-import Fastify from 'fastify';
-import { gatehouseExpress } from '../../adapters/express/index.js';
-import { gatehouseFastify } from '../../adapters/fastify/index.js';
-import { createAuth, createAuthHttp, seedPolicy } from '../../src/index.js';
-import { internalsOf } from '../../src/internal/handle.js';
-import { CountingHasher } from '../helpers/fakes.js';
-import { printTable, runCases } from './measure.js';
+// HTTP under concurrency: each server in its own process, loaded by autocannon with 50
+// keep-alive connections, in interleaved rounds (every case once per round, same order), so
+// that machine noise hits every case alike. Two token modes: one warm token (the verified-token
+// cache hit, the common case), and a fresh token on every request (a pool of distinct valid
+// tokens larger than the cache: every request is a signature check).
+import { loadRound, roundProblem, type TokenFeed, TokenPool } from './load.js';
+import { describeSpec, type RunningServer, type ServerSpec, startServer } from './processes.js';
+import {
+  type BenchContext,
+  type Figure,
+  figureOf,
+  interleave,
+  ratioTarget,
+  type SuiteResult,
+  type Target,
+} from './report.js';
 
-const PASSWORD = 'correct horse battery';
-// One HS256 key for gatehouse and the peers, so every side verifies the same token.
-const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
-const ISSUER = 'bench';
-const AUDIENCE = 'bench';
-const peerExpressJwt = expressjwt({
-  secret: SECRET,
-  algorithms: ['HS256'],
-  issuer: ISSUER,
-  audience: AUDIENCE,
-});
+/** The servers, one process each. */
+export const SERVERS = {
+  expressBare: { framework: 'express', variant: 'bare' },
+  fastifyBare: { framework: 'fastify', variant: 'bare' },
+  expressJwt: { framework: 'express', variant: 'peer' },
+  fastifyJwt: { framework: 'fastify', variant: 'peer' },
+  expressAuthenticate: { framework: 'express', variant: 'authenticate', pool: true },
+  fastifyAuthenticate: { framework: 'fastify', variant: 'authenticate', pool: true },
+  expressAuthorize: { framework: 'express', variant: 'authorize' },
+  fastifyAuthorize: { framework: 'fastify', variant: 'authorize' },
+} as const satisfies Record<string, ServerSpec>;
 
-async function expressApp(auth: ReturnType<typeof createAuth>) {
-  const gate = gatehouseExpress(auth);
-  const app = express();
-  app.get('/bare', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/authenticated', gate.authenticate(), (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get(
-    '/authorized/:id',
-    gate.authorize('users:read', { resource: (req) => ({ id: req.params['id'] }) }),
-    (_req, res) => {
-      res.json({ ok: true });
-    },
-  );
-  app.get('/express-jwt', peerExpressJwt, (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.use(gate.errorHandler);
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export type ServerKey = keyof typeof SERVERS;
+
+/** One measured case: a server, and the token mode of its requests. */
+export interface HttpCase {
+  name: string;
+  server: ServerKey;
+  mode: 'warm' | 'fresh';
 }
 
-async function fastifyApp(auth: ReturnType<typeof createAuth>) {
-  const app = Fastify();
-  await app.register(gatehouseFastify, { auth });
-  await app.register(fastifyJwt, {
-    secret: SECRET,
-    verify: { allowedIss: ISSUER, allowedAud: AUDIENCE, algorithms: ['HS256'] },
-  });
-  app.get(
-    '/fastify-jwt',
-    {
-      onRequest: async (request) => {
-        await request.jwtVerify();
-      },
-    },
-    async () => ({ ok: true }),
+export const CASES: readonly HttpCase[] = [
+  { name: 'warm: Express bare', server: 'expressBare', mode: 'warm' },
+  { name: 'warm: Express express-jwt', server: 'expressJwt', mode: 'warm' },
+  { name: 'warm: Express gatehouse authenticate()', server: 'expressAuthenticate', mode: 'warm' },
+  {
+    name: 'warm: Express gatehouse authenticate()+authorize()',
+    server: 'expressAuthorize',
+    mode: 'warm',
+  },
+  { name: 'warm: Fastify bare', server: 'fastifyBare', mode: 'warm' },
+  { name: 'warm: Fastify @fastify/jwt', server: 'fastifyJwt', mode: 'warm' },
+  { name: 'warm: Fastify gatehouse authenticate', server: 'fastifyAuthenticate', mode: 'warm' },
+  {
+    name: 'warm: Fastify gatehouse authenticate+authorize',
+    server: 'fastifyAuthorize',
+    mode: 'warm',
+  },
+  { name: 'fresh: Express express-jwt', server: 'expressJwt', mode: 'fresh' },
+  { name: 'fresh: Express gatehouse authenticate()', server: 'expressAuthenticate', mode: 'fresh' },
+  { name: 'fresh: Fastify @fastify/jwt', server: 'fastifyJwt', mode: 'fresh' },
+  { name: 'fresh: Fastify gatehouse authenticate', server: 'fastifyAuthenticate', mode: 'fresh' },
+];
+
+/** The issue's targets, as ratios of the medians of two cases (req/s). */
+export const TARGETS: readonly {
+  name: string;
+  numerator: string;
+  denominator: string;
+  bound: number;
+}[] = [
+  {
+    name: 'warm: Express authenticate() / Express bare',
+    numerator: 'warm: Express gatehouse authenticate()',
+    denominator: 'warm: Express bare',
+    bound: 0.95,
+  },
+  {
+    name: 'warm: Fastify authenticate / Fastify bare',
+    numerator: 'warm: Fastify gatehouse authenticate',
+    denominator: 'warm: Fastify bare',
+    bound: 0.95,
+  },
+  {
+    name: 'warm: Express authenticate() / express-jwt',
+    numerator: 'warm: Express gatehouse authenticate()',
+    denominator: 'warm: Express express-jwt',
+    bound: 3,
+  },
+  {
+    name: 'warm: Fastify authenticate / @fastify/jwt',
+    numerator: 'warm: Fastify gatehouse authenticate',
+    denominator: 'warm: Fastify @fastify/jwt',
+    bound: 2,
+  },
+  {
+    name: 'fresh: Express authenticate() / express-jwt',
+    numerator: 'fresh: Express gatehouse authenticate()',
+    denominator: 'fresh: Express express-jwt',
+    bound: 1,
+  },
+  {
+    name: 'fresh: Fastify authenticate / @fastify/jwt',
+    numerator: 'fresh: Fastify gatehouse authenticate',
+    denominator: 'fresh: Fastify @fastify/jwt',
+    bound: 1,
+  },
+  {
+    name: 'warm: Express authenticate()+authorize() / Express bare',
+    numerator: 'warm: Express gatehouse authenticate()+authorize()',
+    denominator: 'warm: Express bare',
+    bound: 0.9,
+  },
+  {
+    name: 'warm: Fastify authenticate+authorize / Fastify bare',
+    numerator: 'warm: Fastify gatehouse authenticate+authorize',
+    denominator: 'warm: Fastify bare',
+    bound: 0.9,
+  },
+];
+
+/** Computes the targets from the figures by name (a missing figure: the target is missed). */
+export function httpTargets(figures: readonly Figure[]): Target[] {
+  const byName = new Map(figures.map((f) => [f.name, f]));
+  return TARGETS.map((t) =>
+    ratioTarget(t.name, byName.get(t.numerator), byName.get(t.denominator), '>=', t.bound),
   );
-  app.get('/bare', async () => ({ ok: true }));
-  app.get('/authenticated', { preHandler: app.authenticate }, async () => ({ ok: true }));
-  app.get(
-    '/authorized/:id',
-    {
-      preHandler: app.authorize('users:read', {
-        resource: (request) => ({ id: (request.params as { id: string }).id }),
-      }),
-    },
-    async () => ({ ok: true }),
-  );
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    close: () => app.close(),
-  };
 }
 
-export async function run(): Promise<void> {
-  const auth = createAuth({
-    policy: seedPolicy,
-    passwordHasher: new CountingHasher(),
-    rateLimits: { login: false },
-    tokens: {
-      keys: [{ kid: 'bench', alg: 'HS256', key: SECRET }],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-    },
-  });
-  const user = await auth.register({
-    email: 'bench@example.com',
-    password: PASSWORD,
-    name: 'Bench',
-  });
-  const { token } = await auth.login({ email: 'bench@example.com', password: PASSWORD });
-  const headers = { authorization: `Bearer ${token}` };
-  const apps = { express: await expressApp(auth), fastify: await fastifyApp(auth) };
-  const get = async (url: string, withToken: boolean) => {
-    const response = await fetch(url, withToken ? { headers } : {});
-    if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
-    await response.arrayBuffer();
-  };
-  const neutral = createAuthHttp(auth);
-  const request = {
-    method: 'GET',
-    headers,
-    rawHeaders: Object.entries(headers).flat(),
-    ip: '127.0.0.1',
-  };
-  // The middleware alone: each called with the smallest request object it reads.
-  const fakeRequest = () =>
-    ({
-      method: 'GET',
-      headers,
-      rawHeaders: Object.entries(headers).flat(),
-      ip: '127.0.0.1',
-    }) as never;
-  const callMiddleware = (middleware: RequestHandler) =>
-    new Promise<void>((resolve, reject) => {
-      const result = middleware(fakeRequest(), {} as never, (err?: unknown) =>
-        err ? reject(err) : resolve(),
-      ) as unknown;
-      if (result instanceof Promise) result.catch(reject);
+export interface LoadPlan {
+  connections: number;
+  rounds: number;
+  /** Seconds per case per round. */
+  seconds: number;
+  /** Seconds of unmeasured load per case before the rounds (JIT, caches, connections). */
+  warmupSeconds: number;
+}
+
+export function planOf(quick: boolean): LoadPlan {
+  return quick
+    ? { connections: 50, rounds: 3, seconds: 2, warmupSeconds: 0.5 }
+    : { connections: 50, rounds: 5, seconds: 5, warmupSeconds: 2 };
+}
+
+/** The request path of a server's guarded route. */
+export function pathOf(server: RunningServer): string {
+  return server.spec.variant === 'authorize' ? `/users/${server.userId}` : '/';
+}
+
+async function status(url: string, token?: string): Promise<number> {
+  const response = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/**
+ * Checks a server before loading it: a guarded route refuses a request without a token (the
+ * guard is really there) and accepts each token given (the tokens are valid there).
+ */
+export async function checkServer(server: RunningServer, tokens: readonly string[]): Promise<void> {
+  const url = server.url + pathOf(server);
+  const guarded = server.spec.variant !== 'bare';
+  const anonymous = await status(url);
+  if (guarded && anonymous !== 401) {
+    throw new Error(`${describeSpec(server.spec)} answered ${anonymous} without a token, not 401`);
+  }
+  for (const token of tokens) {
+    const s = await status(url, token);
+    if (s !== 200) throw new Error(`${describeSpec(server.spec)} answered ${s} to a valid token`);
+  }
+}
+
+/** Starts servers (in parallel) and stops all of them if one fails. */
+export async function startAll<K extends string>(
+  specs: Record<K, ServerSpec>,
+): Promise<Record<K, RunningServer>> {
+  const entries = Object.entries(specs) as [K, ServerSpec][];
+  const settled = await Promise.allSettled(entries.map(([, spec]) => startServer(spec)));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return Object.fromEntries(
+    entries.map(([key], i) => [key, (settled[i] as PromiseFulfilledResult<RunningServer>).value]),
+  ) as Record<K, RunningServer>;
+}
+
+export interface Measured {
+  name: string;
+  server: RunningServer;
+  feed: () => TokenFeed;
+}
+
+/**
+ * Runs the interleaved rounds over the cases and returns each case's req/s and p99 figures.
+ * A round with a non-2xx response, an error or a timeout gives no sample (and a note).
+ */
+export async function measureCases(
+  ctx: BenchContext,
+  cases: readonly Measured[],
+  plan: LoadPlan,
+  notes: string[],
+): Promise<Figure[]> {
+  const load = (c: Measured, duration: number) =>
+    loadRound({
+      url: c.server.url,
+      path: pathOf(c.server),
+      connections: plan.connections,
+      duration,
+      tokens: c.feed(),
     });
-  const gate = gatehouseExpress(auth);
-  const gatehouseAuthenticate = gate.authenticate();
-  // The same sessions and key without the verified-token cache: every verify checks the signature.
-  const uncached = createAuth({
-    stores: { users: internalsOf(auth).stores.users, tokens: internalsOf(auth).stores.tokens },
-    tokens: {
-      keys: [{ kid: 'bench', alg: 'HS256', key: SECRET }],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      verifiedCacheSize: 0,
-    },
-  });
-  const fastifyPeer = Fastify();
-  await fastifyPeer.register(fastifyJwt, {
-    secret: SECRET,
-    verify: { allowedIss: ISSUER, allowedAud: AUDIENCE, algorithms: ['HS256'] },
-  });
-  await fastifyPeer.ready();
-  try {
-    const http = [
-      { name: 'core authenticate() (no HTTP)', fn: () => neutral.authenticate(request) },
-      ...Object.entries(apps).flatMap(([name, app]) => [
-        { name: `${name}: bare route`, fn: () => get(`${app.url}/bare`, false) },
-        { name: `${name}: authenticate()`, fn: () => get(`${app.url}/authenticated`, true) },
-        {
-          name: `${name}: authorize(users:read, own)`,
-          fn: () => get(`${app.url}/authorized/${user.id}`, true),
-        },
-      ]),
-      { name: 'express: express-jwt', fn: () => get(`${apps.express.url}/express-jwt`, true) },
-      { name: 'fastify: @fastify/jwt', fn: () => get(`${apps.fastify.url}/fastify-jwt`, true) },
-    ];
-    const results = await runCases(http, { rounds: 5, roundSeconds: 0.2 });
-    printTable(
-      'HTTP: a route with and without gatehouse guards (sequential keep-alive requests)',
-      results,
-      [
-        { name: 'core authenticate() (no HTTP)' },
-        { name: 'express: bare route' },
-        { name: 'express: authenticate()', baseline: 'express: bare route' },
-        { name: 'express: authorize(users:read, own)', baseline: 'express: bare route' },
-        { name: 'express: express-jwt', baseline: 'express: bare route' },
-        { name: 'fastify: bare route' },
-        { name: 'fastify: authenticate()', baseline: 'fastify: bare route' },
-        { name: 'fastify: authorize(users:read, own)', baseline: 'fastify: bare route' },
-        { name: 'fastify: @fastify/jwt', baseline: 'fastify: bare route' },
-      ],
+  for (const c of cases) {
+    ctx.log(`warm-up ${c.name} (${plan.warmupSeconds} s)`);
+    await load(c, plan.warmupSeconds);
+  }
+  const rps = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const p99 = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  for (const { round, item } of interleave(cases, plan.rounds)) {
+    const result = await load(item, plan.seconds);
+    const problem = roundProblem(result);
+    if (problem) {
+      notes.push(`round ${round + 1} of "${item.name}" gave no sample: ${problem}`);
+      ctx.log(`round ${round + 1}/${plan.rounds} ${item.name}: VOID (${problem})`);
+      continue;
+    }
+    rps.get(item.name)!.push(result.rps);
+    p99.get(item.name)!.push(result.p99);
+    ctx.log(
+      `round ${round + 1}/${plan.rounds} ${item.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms`,
     );
+  }
+  return [
+    ...cases.map((c) => figureOf(c.name, 'req/s', rps.get(c.name)!)),
+    ...cases.map((c) => figureOf(`${c.name} p99 latency`, 'ms', p99.get(c.name)!)),
+  ];
+}
 
-    const inProcess = [
-      {
-        name: 'express-jwt middleware',
-        fn: () => callMiddleware(peerExpressJwt as RequestHandler),
-      },
-      { name: 'gatehouse express authenticate()', fn: () => callMiddleware(gatehouseAuthenticate) },
-      { name: '@fastify/jwt app.jwt.verify', fn: () => fastifyPeer.jwt.verify(token) },
-      { name: 'gatehouse verifyAccessToken (cache hit)', fn: () => auth.verifyAccessToken(token) },
-      {
-        name: 'gatehouse verifyAccessToken (cache off)',
-        fn: () => uncached.verifyAccessToken(token),
-      },
-    ];
-    const middleware = await runCases(inProcess, { rounds: 7, roundSeconds: 0.15 });
-    printTable('Token middleware in process (same HS256 token, no HTTP)', middleware, [
-      { name: 'express-jwt middleware' },
-      { name: 'gatehouse express authenticate()', baseline: 'express-jwt middleware' },
-      { name: '@fastify/jwt app.jwt.verify' },
-      { name: 'gatehouse verifyAccessToken (cache hit)', baseline: '@fastify/jwt app.jwt.verify' },
-      { name: 'gatehouse verifyAccessToken (cache off)', baseline: '@fastify/jwt app.jwt.verify' },
-    ]);
+export async function run(ctx: BenchContext): Promise<SuiteResult> {
+  const plan = planOf(ctx.quick);
+  const notes: string[] = [];
+  ctx.log(`starting ${Object.keys(SERVERS).length} server processes`);
+  const servers = await startAll(SERVERS);
+  try {
+    // Every side gets the same token strings: minted by gatehouse (HS256, the shared secret,
+    // issuer and audience), so the peers verify exactly what gatehouse verifies.
+    const shared = servers.expressAuthenticate.tokens;
+    const warmToken = (server: RunningServer) => server.tokens[0] ?? shared[0]!;
+    // gatehouse servers verify their own pool (their sessions); the peers take the shared one.
+    const poolOf = (server: RunningServer) => (server.tokens.length > 0 ? server.tokens : shared);
+    const fresh = new Set(CASES.filter((c) => c.mode === 'fresh').map((c) => c.server));
+    for (const [key, server] of Object.entries(servers) as [ServerKey, RunningServer][]) {
+      const pool = poolOf(server);
+      const tokens = fresh.has(key)
+        ? [warmToken(server), pool[0]!, pool.at(-1)!]
+        : [warmToken(server)];
+      await checkServer(server, tokens);
+    }
+    const pools = new Map<ServerKey, TokenPool>();
+    const feedOf = (key: ServerKey, mode: 'warm' | 'fresh'): (() => TokenFeed) => {
+      const server = servers[key];
+      if (mode === 'warm') return () => ({ mode: 'warm', token: warmToken(server) });
+      let pool = pools.get(key);
+      if (!pool) {
+        pool = new TokenPool(poolOf(server));
+        pools.set(key, pool);
+      }
+      const p = pool;
+      return () => ({ mode: 'fresh', pool: p });
+    };
+    const cache = servers.expressAuthenticate.cacheSize ?? Number.NaN;
+    notes.push(
+      `${plan.connections} connections, ${plan.rounds} interleaved rounds of ${plan.seconds} s per case (after ${plan.warmupSeconds} s of warm-up each); every server its own process, autocannon in the bench process.`,
+      `fresh mode: a pool of ${shared.length} distinct valid tokens per gatehouse server (its verified-token cache holds ${cache}), taken in turn, so no request finds its token cached; the peers get the same token strings.`,
+      "every request carries the Authorization header, bare routes too; authorize() checks users:read on the caller's own record (GET /users/:id, seedPolicy).",
+    );
+    const cases: Measured[] = CASES.map((c) => ({
+      name: c.name,
+      server: servers[c.server],
+      feed: feedOf(c.server, c.mode),
+    }));
+    const figures = await measureCases(ctx, cases, plan, notes);
+    return {
+      suite: 'http',
+      title: 'HTTP under concurrency (autocannon, separate server processes)',
+      figures,
+      targets: httpTargets(figures),
+      notes,
+    };
   } finally {
-    await apps.express.close();
-    await apps.fastify.close();
-    await fastifyPeer.close();
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
   }
 }

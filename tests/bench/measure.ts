@@ -1,3 +1,5 @@
+import { type Figure, figureOf, median } from './report.js';
+
 /**
  * A small benchmark harness: runs each case in alternating rounds (so machine noise hits all
  * cases alike) and reports the median ops/s over the rounds. Ratios are what we compare.
@@ -10,7 +12,10 @@ export interface BenchCase {
 
 export interface BenchResult {
   name: string;
+  /** The median over the rounds. */
   opsPerSec: number;
+  /** Every round's ops/s. */
+  samples: number[];
 }
 
 async function timeBatch(fn: () => unknown, iterations: number): Promise<number> {
@@ -49,33 +54,38 @@ export async function runCases(
   }
   const results = new Map<string, BenchResult>();
   for (const c of cases) {
-    const sorted = samples.get(c.name)!.sort((a, b) => a - b);
-    results.set(c.name, { name: c.name, opsPerSec: sorted[Math.floor(sorted.length / 2)]! });
+    const own = samples.get(c.name)!;
+    results.set(c.name, { name: c.name, opsPerSec: median(own), samples: own });
   }
   return results;
 }
 
-export function formatOps(ops: number): string {
-  if (ops >= 1e6) return `${(ops / 1e6).toFixed(2)} M ops/s`;
-  if (ops >= 1e3) return `${(ops / 1e3).toFixed(1)} k ops/s`;
-  return `${ops.toFixed(0)} ops/s`;
+/** The figures (ops/s, every round's sample) of the named cases, in the order given. */
+export function figuresOf(
+  results: Map<string, BenchResult>,
+  names: readonly string[],
+  prefix = '',
+): Figure[] {
+  return names.map((name) =>
+    figureOf(`${prefix}${name}`, 'ops/s', results.get(name)?.samples ?? []),
+  );
 }
 
-/** Prints a table of results with each row's ratio against a baseline row. */
-export function printTable(
-  title: string,
+/**
+ * A figure of the per-round ratio `a / b` of two cases (they ran in the same rounds, one after
+ * the other, so each round's ratio shares that round's load).
+ */
+export function ratioFigure(
+  name: string,
   results: Map<string, BenchResult>,
-  rows: { name: string; baseline?: string }[],
-): void {
-  console.log(`\n## ${title}`);
-  for (const row of rows) {
-    const r = results.get(row.name);
-    if (!r) continue;
-    let ratio = '';
-    if (row.baseline) {
-      const b = results.get(row.baseline);
-      if (b) ratio = `  ${(r.opsPerSec / b.opsPerSec).toFixed(2)}x vs ${row.baseline}`;
-    }
-    console.log(`${row.name.padEnd(48)} ${formatOps(r.opsPerSec).padStart(16)}${ratio}`);
-  }
+  a: string,
+  b: string,
+): Figure {
+  const sa = results.get(a)?.samples ?? [];
+  const sb = results.get(b)?.samples ?? [];
+  return figureOf(
+    name,
+    'x',
+    sa.map((v, i) => v / (sb[i] ?? Number.NaN)),
+  );
 }

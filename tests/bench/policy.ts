@@ -3,7 +3,8 @@
 import { AbilityBuilder, createMongoAbility, type MongoAbility, subject } from '@casl/ability';
 import { newEnforcer, newModelFromString, StringAdapter } from 'casbin';
 import { seedPolicy } from '../../src/policy/seed-policy.js';
-import { printTable, runCases } from './measure.js';
+import { figuresOf, ratioFigure, runCases } from './measure.js';
+import { type BenchContext, type Figure, figureOf, type SuiteResult } from './report.js';
 
 interface Principal {
   userId: string;
@@ -77,7 +78,9 @@ function expect(name: string, actual: boolean, expected: boolean): void {
   if (actual !== expected) throw new Error(`bench model mismatch: ${name} gave ${actual}`);
 }
 
-export async function run(): Promise<void> {
+export async function run(ctx: BenchContext): Promise<SuiteResult> {
+  const rounds = ctx.quick ? { rounds: 5, roundSeconds: 0.05 } : { rounds: 7, roundSeconds: 0.15 };
+  const figures: Figure[] = [];
   const enforcer = await newEnforcer(
     newModelFromString(casbinModel),
     new StringAdapter(casbinPolicy),
@@ -134,42 +137,67 @@ export async function run(): Promise<void> {
     },
   ];
 
+  const names = {
+    gatehouse: 'gatehouse can()',
+    casl: 'CASL prebuilt ability',
+    caslBuild: 'CASL build + check',
+    casbin: 'casbin enforceSync',
+  };
   for (const s of scenarios) {
-    const results = await runCases([
-      { name: 'gatehouse can()', fn: () => (sink += s.gatehouse() ? 1 : 0) },
-      { name: 'casl prebuilt ability', fn: () => (sink += s.casl() ? 1 : 0) },
-      { name: 'casl build + check', fn: () => (sink += s.caslBuild() ? 1 : 0) },
-      { name: 'casbin enforceSync', fn: () => (sink += s.casbin() ? 1 : 0) },
-    ]);
-    printTable(`policy: ${s.title}`, results, [
-      { name: 'gatehouse can()', baseline: 'casl prebuilt ability' },
-      { name: 'casl prebuilt ability' },
-      { name: 'casl build + check' },
-      { name: 'casbin enforceSync' },
-    ]);
-    const g = results.get('gatehouse can()')!.opsPerSec;
-    const ratio = (name: string): string => (g / results.get(name)!.opsPerSec).toFixed(1);
-    console.log(
-      `gatehouse is ${ratio('casl prebuilt ability')}x CASL prebuilt, ${ratio('casl build + check')}x CASL build+check, ${ratio('casbin enforceSync')}x casbin`,
+    ctx.log(`policy: ${s.title}`);
+    const results = await runCases(
+      [
+        { name: names.gatehouse, fn: () => (sink += s.gatehouse() ? 1 : 0) },
+        { name: names.casl, fn: () => (sink += s.casl() ? 1 : 0) },
+        { name: names.caslBuild, fn: () => (sink += s.caslBuild() ? 1 : 0) },
+        { name: names.casbin, fn: () => (sink += s.casbin() ? 1 : 0) },
+      ],
+      rounds,
+    );
+    const prefix = `${s.title}: `;
+    figures.push(
+      ...figuresOf(results, Object.values(names), prefix),
+      ratioFigure(`${prefix}gatehouse / CASL prebuilt`, results, names.gatehouse, names.casl),
+      ratioFigure(
+        `${prefix}gatehouse / CASL build + check`,
+        results,
+        names.gatehouse,
+        names.caslBuild,
+      ),
+      ratioFigure(`${prefix}gatehouse / casbin`, results, names.gatehouse, names.casbin),
     );
   }
 
   // Per-request setup: CASL needs an ability per user; gatehouse checks the verified principal
   // as is. explain() is the opt-in slow path.
-  const setup = await runCases([
-    { name: 'casl: build ability for a user', fn: () => (sink += caslAbility(user) ? 1 : 0) },
-    {
-      name: 'gatehouse explain() (denied, on demand)',
-      fn: () => (sink += seedPolicy.explain(user, 'users:read', otherUser).reason.length),
-    },
-  ]);
-  printTable('policy: per-request setup and explain', setup, [
-    { name: 'casl: build ability for a user' },
-    { name: 'gatehouse explain() (denied, on demand)' },
-  ]);
-  const buildMicros = 1e6 / setup.get('casl: build ability for a user')!.opsPerSec;
-  console.log(
-    `per-request setup: gatehouse none (0 µs: checks the verified principal directly); CASL ${buildMicros.toFixed(2)} µs per ability build`,
+  const build = 'CASL: build an ability for a user';
+  const explain = 'gatehouse explain() (denied, on demand)';
+  const setup = await runCases(
+    [
+      { name: build, fn: () => (sink += caslAbility(user) ? 1 : 0) },
+      {
+        name: explain,
+        fn: () => (sink += seedPolicy.explain(user, 'users:read', otherUser).reason.length),
+      },
+    ],
+    rounds,
+  );
+  figures.push(...figuresOf(setup, [build, explain]));
+  figures.push(
+    figureOf(
+      'CASL ability build per request',
+      'µs',
+      (setup.get(build)?.samples ?? []).map((ops) => 1e6 / ops),
+    ),
   );
   if (sink === -1) console.log(sink);
+  return {
+    suite: 'policy',
+    title: 'Policy checks vs CASL and casbin (in process, the seed policy)',
+    figures,
+    targets: [],
+    notes: [
+      'the same model in all three, checked to give the same answers before timing; gatehouse needs no per-user setup (it checks the verified principal directly), CASL builds an ability per user.',
+    ],
+  };
 }

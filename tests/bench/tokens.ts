@@ -1,6 +1,7 @@
-// Token benchmarks: gatehouse's verify (cache hit, cache miss) and sign against raw jose with the
-// same pre-imported key, plus the revocation lookup on the memory store. Run with
-// `npm run bench -- tokens` or `npx tsx tests/bench/run.ts tokens`.
+// Token micro-benchmarks, in process and sequential: gatehouse's verify (cache hit, cache miss)
+// and sign against raw jose with the same pre-imported key and against fast-jwt (the verifier of
+// @fastify/jwt, synchronous node:crypto) when it resolves, plus the revocation lookup on the
+// memory store. Run alone with `npm run bench -- tokens`.
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { cryptoRandom, systemClock } from '../../src/runtime.js';
@@ -8,7 +9,29 @@ import { MemoryTokenStore } from '../../src/stores/memory-token-store.js';
 import type { TokenKeyInput } from '../../src/tokens/keys.js';
 import { resolveTokenOptions } from '../../src/tokens/options.js';
 import { createTokenService } from '../../src/tokens/service.js';
-import { type BenchCase, type BenchResult, printTable, runCases } from './measure.js';
+import { type BenchCase, figuresOf, ratioFigure, runCases } from './measure.js';
+import { type BenchContext, type Figure, figureOf, type SuiteResult } from './report.js';
+
+type SyncVerifier = (token: string) => unknown;
+type FastJwt = {
+  createVerifier(options: {
+    key: string | Buffer;
+    algorithms: string[];
+    allowedIss: string;
+    allowedAud: string;
+    cache: boolean;
+  }): SyncVerifier;
+};
+
+/** fast-jwt (a dependency of @fastify/jwt), or null when it does not resolve. */
+async function loadFastJwt(): Promise<FastJwt | null> {
+  try {
+    const specifier = 'fast-jwt';
+    return (await import(specifier)) as FastJwt;
+  } catch {
+    return null;
+  }
+}
 
 const SECRET = new Uint8Array(32).fill(7);
 const ISSUER = 'gatehouse';
@@ -28,6 +51,7 @@ function service(keys: TokenKeyInput[], verifiedCacheSize: number, store = new M
 
 interface CaseNames {
   raw: string;
+  fastJwt: string | null;
   hit: string;
   miss: string;
   evict: string;
@@ -41,6 +65,8 @@ interface Suite {
   /** The same key, imported once, for raw jose. */
   verifyKey: webcrypto.CryptoKey;
   signKey: webcrypto.CryptoKey;
+  /** The same key for fast-jwt (secret bytes or a public PEM). */
+  fastJwtKey: string | Buffer;
   alg: string;
 }
 
@@ -61,6 +87,7 @@ async function suites(): Promise<Suite[]> {
       keys: [{ kid: 'hs', alg: 'HS256', key: SECRET }],
       verifyKey: hmac,
       signKey: hmac,
+      fastJwtKey: Buffer.from(SECRET),
       alg: 'HS256',
     },
     {
@@ -70,14 +97,22 @@ async function suites(): Promise<Suite[]> {
         'verify',
       ]),
       signKey: await webcrypto.subtle.importKey('jwk', edJwk, { name: 'Ed25519' }, false, ['sign']),
+      fastJwtKey: ed.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       alg: 'EdDSA',
     },
   ];
 }
 
-async function casesFor(
-  suite: Suite,
-): Promise<{ cases: BenchCase[]; names: CaseNames; paired: () => Promise<number> }> {
+interface Prepared {
+  cases: BenchCase[];
+  names: CaseNames;
+  /** The miss path (cache off) and its baselines, for paired timing. */
+  miss: () => Promise<unknown>;
+  raw: () => Promise<unknown>;
+  fastJwt: (() => unknown) | null;
+}
+
+async function casesFor(suite: Suite, fastJwt: FastJwt | null): Promise<Prepared> {
   const store = new MemoryTokenStore();
   const cachedService = service(suite.keys, 10_000, store);
   const uncachedService = service(suite.keys, 0, store);
@@ -87,24 +122,37 @@ async function casesFor(
   const { token: second } = await cachedService.signAccessToken(USER, sessionId);
   await cachedService.verifyAccessToken(token);
 
-  const n = (what: string) => `${suite.label} ${what}`;
-  const names: CaseNames = {
-    raw: n('jose.jwtVerify (raw, same key)'),
-    hit: n('verifyAccessToken: cache hit'),
-    miss: n('verifyAccessToken: miss (cache off)'),
-    evict: n('verifyAccessToken: miss (cache on, evicting)'),
-    rawSign: n('jose SignJWT.sign (raw, same key)'),
-    sign: n('signAccessToken'),
-  };
   const verifyOptions = {
     algorithms: [suite.alg],
     issuer: ISSUER,
     audience: AUDIENCE,
     typ: 'at+jwt',
   };
+  const fastVerify = fastJwt?.createVerifier({
+    key: suite.fastJwtKey,
+    algorithms: [suite.alg],
+    allowedIss: ISSUER,
+    allowedAud: AUDIENCE,
+    cache: false,
+  });
+  // Every verifier must accept the token before it is timed.
+  await jwtVerify(token, suite.verifyKey, verifyOptions);
+  fastVerify?.(token);
+  await uncachedService.verifyAccessToken(token);
+
+  const names: CaseNames = {
+    raw: 'jose.jwtVerify (raw, same key)',
+    fastJwt: fastVerify ? 'fast-jwt verify (sync, cache off)' : null,
+    hit: 'verifyAccessToken: cache hit',
+    miss: 'verifyAccessToken: miss (cache off)',
+    evict: 'verifyAccessToken: miss (cache on, evicting)',
+    rawSign: 'jose SignJWT.sign (raw, same key)',
+    sign: 'signAccessToken',
+  };
   let flip = false;
   const cases: BenchCase[] = [
     { name: names.raw, fn: () => jwtVerify(token, suite.verifyKey, verifyOptions) },
+    ...(fastVerify && names.fastJwt ? [{ name: names.fastJwt, fn: () => fastVerify(token) }] : []),
     { name: names.hit, fn: () => cachedService.verifyAccessToken(token) },
     { name: names.miss, fn: () => uncachedService.verifyAccessToken(token) },
     {
@@ -129,81 +177,106 @@ async function casesFor(
     },
     { name: names.sign, fn: () => cachedService.signAccessToken(USER, sessionId) },
   ];
-  const paired = () =>
-    pairedTimeRatio(
-      () => jwtVerify(token, suite.verifyKey, verifyOptions),
-      () => uncachedService.verifyAccessToken(token),
-    );
-  return { cases, names, paired };
+  return {
+    cases,
+    names,
+    miss: () => uncachedService.verifyAccessToken(token),
+    raw: () => jwtVerify(token, suite.verifyKey, verifyOptions),
+    fastJwt: fastVerify ? () => fastVerify(token) : null,
+  };
 }
 
 /**
  * The median time of `ours` over the median time of `baseline`, one call of each interleaved
- * per iteration (alternating which goes first): on a busy machine this pairs each call with a
- * baseline call made under the same load, which round-level alternation cannot do for calls
- * as short as these.
+ * per iteration (alternating which goes first), in `blocks` blocks: one ratio per block. On a
+ * busy machine this pairs each call with a baseline call made under the same load, which
+ * round-level alternation cannot do for calls as short as these.
  */
-async function pairedTimeRatio(
-  baseline: () => Promise<unknown>,
-  ours: () => Promise<unknown>,
-  iterations = 20_000,
-): Promise<number> {
-  const times: [number[], number[]] = [[], []];
+export async function pairedTimeRatios(
+  baseline: () => unknown,
+  ours: () => unknown,
+  { blocks, iterations }: { blocks: number; iterations: number },
+): Promise<number[]> {
   const fns = [baseline, ours] as const;
-  for (let i = 0; i < 1000; i++) for (const fn of fns) await fn();
-  for (let i = 0; i < iterations; i++) {
-    for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
-      const start = process.hrtime.bigint();
-      await fns[which]!();
-      times[which]!.push(Number(process.hrtime.bigint() - start));
+  const call = async (fn: () => unknown) => {
+    const r = fn();
+    if (r instanceof Promise) await r;
+  };
+  for (let i = 0; i < 500; i++) for (const fn of fns) await call(fn);
+  const ratios: number[] = [];
+  for (let b = 0; b < blocks; b++) {
+    const times: [number[], number[]] = [[], []];
+    for (let i = 0; i < iterations; i++) {
+      for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+        const start = process.hrtime.bigint();
+        await call(fns[which]!);
+        times[which]!.push(Number(process.hrtime.bigint() - start));
+      }
     }
+    const median = (values: number[]) => values.sort((x, y) => x - y)[values.length >> 1]!;
+    ratios.push(median(times[1]) / median(times[0]));
   }
-  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
-  return median(times[1]) / median(times[0]);
+  return ratios;
 }
 
-function ratio(results: Map<string, BenchResult>, a: string, b: string): number {
-  return results.get(a)!.opsPerSec / results.get(b)!.opsPerSec;
-}
-
-export async function run(): Promise<void> {
+export async function run(ctx: BenchContext): Promise<SuiteResult> {
+  const rounds = ctx.quick ? { rounds: 5, roundSeconds: 0.08 } : { rounds: 15, roundSeconds: 0.15 };
+  const paired = ctx.quick ? { blocks: 3, iterations: 600 } : { blocks: 5, iterations: 4000 };
+  const fastJwt = await loadFastJwt();
+  const figures: Figure[] = [];
+  const notes: string[] = [
+    `sequential calls in one process, ${rounds.rounds} alternating rounds; "time ratio" figures are paired medians (${paired.blocks} blocks of ${paired.iterations} interleaved calls each; below 1 is faster than the baseline).`,
+  ];
+  if (!fastJwt) notes.push('fast-jwt does not resolve: its figures are left out.');
   for (const suite of await suites()) {
-    const { cases, names, paired } = await casesFor(suite);
-    const results = await runCases(cases, { rounds: 15 });
-    printTable(`tokens: ${suite.label} verify and sign vs raw jose`, results, [
-      { name: names.raw },
-      { name: names.hit, baseline: names.raw },
-      { name: names.miss, baseline: names.raw },
-      { name: names.evict, baseline: names.raw },
-      { name: names.rawSign },
-      { name: names.sign, baseline: names.rawSign },
-    ]);
-    const hit = ratio(results, names.hit, names.raw);
-    // "A miss no slower than 1.05x raw jose": its time is at most 1.05x jose's.
-    const missTime = 1 / ratio(results, names.miss, names.raw);
-    const evictTime = 1 / ratio(results, names.evict, names.raw);
-    console.log(
-      `targets: hit ${hit.toFixed(1)}x raw jose (want >= 50x: ${hit >= 50 ? 'met' : 'MISSED'}); ` +
-        `miss time ${missTime.toFixed(3)}x / ${evictTime.toFixed(3)}x raw jose ` +
-        `(want <= 1.05x: ${Math.max(missTime, evictTime) <= 1.05 ? 'met' : 'MISSED'})`,
+    ctx.log(`tokens: ${suite.label}`);
+    const prepared = await casesFor(suite, fastJwt);
+    const { names } = prepared;
+    const results = await runCases(prepared.cases, rounds);
+    const prefix = `${suite.label} `;
+    figures.push(
+      ...figuresOf(
+        results,
+        prepared.cases.map((c) => c.name),
+        prefix,
+      ),
+      ratioFigure(`${prefix}cache hit / raw jose`, results, names.hit, names.raw),
+      ratioFigure(`${prefix}miss (cache off) / raw jose`, results, names.miss, names.raw),
+      ...(names.fastJwt
+        ? [ratioFigure(`${prefix}miss (cache off) / fast-jwt`, results, names.miss, names.fastJwt)]
+        : []),
+      ratioFigure(`${prefix}sign / raw jose`, results, names.sign, names.rawSign),
     );
-    const pairedMiss = await paired();
-    console.log(
-      `paired: miss (cache off) median time ${pairedMiss.toFixed(3)}x raw jose over 20000 interleaved calls ` +
-        `(want <= 1.05x: ${pairedMiss <= 1.05 ? 'met' : 'MISSED'})`,
+    ctx.log(`tokens: ${suite.label} paired timing`);
+    figures.push(
+      figureOf(
+        `${prefix}miss time / raw jose time (paired)`,
+        'x',
+        await pairedTimeRatios(prepared.raw, prepared.miss, paired),
+      ),
     );
+    if (prepared.fastJwt) {
+      figures.push(
+        figureOf(
+          `${prefix}miss time / fast-jwt time (paired)`,
+          'x',
+          await pairedTimeRatios(prepared.fastJwt, prepared.miss, paired),
+        ),
+      );
+    }
   }
 
   const store = new MemoryTokenStore();
   const revocation = service([{ kid: 'hs', alg: 'HS256', key: SECRET }], 10_000, store);
   const { sessionId } = await revocation.startSession(USER);
-  const results = await runCases([
-    {
-      name: 'MemoryTokenStore.getSession (revocation lookup)',
-      fn: () => store.getSession(sessionId),
-    },
-  ]);
-  printTable('tokens: revocation check on the memory store', results, [
-    { name: 'MemoryTokenStore.getSession (revocation lookup)' },
-  ]);
+  const lookup = 'MemoryTokenStore.getSession (revocation lookup)';
+  const results = await runCases([{ name: lookup, fn: () => store.getSession(sessionId) }], rounds);
+  figures.push(...figuresOf(results, [lookup]));
+  return {
+    suite: 'tokens',
+    title: 'Tokens: verify and sign vs raw jose and fast-jwt (in process)',
+    figures,
+    targets: [],
+    notes,
+  };
 }

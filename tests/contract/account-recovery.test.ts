@@ -2,7 +2,8 @@
 // verification, the authenticated resend and the enumeration-safe registration. Mails go to a
 // recording mailer (the user's Mailer function is the interface); links are read from them.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuthOptions, createAuthHttp, type MailMessage } from '../../src/index.js';
+import { createAuthHttp } from '../../src/http/index.js';
+import type { AuthOptions, MailMessage } from '../../src/index.js';
 import { adapters, type RunningApp } from './apps.js';
 import { Browser, ORIGIN } from './browser.js';
 import { call, expectContractError, logIn, PASSWORD, signUp } from './client.js';

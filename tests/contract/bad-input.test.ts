@@ -14,6 +14,15 @@ describe.each(adapters)('bad input on $name', (adapter) => {
     });
   }
 
+  it.each([LOGIN, '/api/auth/me'])(
+    'OPTIONS on %s is answered with the contract body (404 NOT_FOUND), not a text/plain Allow list',
+    async (path) => {
+      await start();
+      const response = await rawCall(app, path, { method: 'OPTIONS' });
+      expectContractError(response, 404, 'NOT_FOUND');
+    },
+  );
+
   it('answers malformed JSON with 400 VALIDATION_ERROR', async () => {
     await start();
     const response = await call(app, LOGIN, {

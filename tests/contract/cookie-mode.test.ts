@@ -1,4 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  MemoryTokenStore,
+  type RotationResult,
+  type RotationRule,
+  type SessionRecord,
+} from '../../src/index.js';
 import { adapters, type RunningApp } from './apps.js';
 import { Browser, ORIGIN } from './browser.js';
 import { type ContractResponse, call, expectContractError, PASSWORD } from './client.js';
@@ -207,6 +214,38 @@ describe.each(adapters)('cookie mode on $name', (adapter) => {
     expect(response.body).toEqual({ success: true, expiresIn: 900, csrfToken: browser.csrfToken });
     expect(response.headers['cache-control']).toBe('no-store');
     expect(browser.jar.get('__Secure-gatehouse-refresh')!.value).not.toBe(oldRefresh);
+    expect((await browser.send('/api/auth/me')).status).toBe(200);
+  });
+
+  it('a database outage right after a cookie-mode refresh rotated cannot end the session: 200, no store read after the rotation', async () => {
+    // Once it has rotated, the store fails every session read, as a database that died just
+    // after the rotation's commit would.
+    class FailingAfterRotate extends MemoryTokenStore {
+      down = false;
+      override async rotate(a: string, b: string, rule: RotationRule): Promise<RotationResult> {
+        const result = await super.rotate(a, b, rule);
+        this.down = true;
+        return result;
+      }
+      override async getSession(id: string): Promise<SessionRecord | null> {
+        if (this.down) throw new AuthError('SERVER_ERROR', undefined, { status: 503 });
+        return super.getSession(id);
+      }
+    }
+    const store = new FailingAfterRotate();
+    app = await adapter.start({
+      authOptions: {
+        rateLimits: RELAXED,
+        cookies: { trustedOrigins: [ORIGIN] },
+        stores: { tokens: store },
+        tokens: { revocationCacheTtl: 0 },
+      },
+    });
+    const browser = new Browser(app);
+    await browser.signUp();
+    const response = await browser.send('/api/auth/refresh', { method: 'POST' });
+    expect(response.status).toBe(200);
+    store.down = false; // the database is back
     expect((await browser.send('/api/auth/me')).status).toBe(200);
   });
 

@@ -5,7 +5,8 @@ import Fastify from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gatehouseExpress } from '../../adapters/express/index.js';
 import { contractFrameworkErrors, gatehouseFastify } from '../../adapters/fastify/index.js';
-import { MAX_BODY_BYTES, parseJsonBody, readRequestBody, seedPolicy } from '../../src/index.js';
+import { MAX_BODY_BYTES, parseJsonBody, readRequestBody } from '../../src/http/index.js';
+import { seedPolicy } from '../../src/index.js';
 import { makeAuth } from '../helpers/auth.js';
 
 // Issue 10: a JSON body over 16 KiB sent with `Transfer-Encoding: chunked` (no Content-Length)

@@ -19,15 +19,8 @@ import { loadConfig } from '../../examples/common/env.js';
 import { createLogger } from '../../examples/common/logger.js';
 import { buildExpressApp } from '../../examples/express-api/app.js';
 import { buildFastifyApp } from '../../examples/fastify-api/app.js';
-import {
-  type AuthRoute,
-  createAuth,
-  createAuthHttp,
-  isGuard,
-  isPublic,
-  markGuard,
-  markPublic,
-} from '../../src/index.js';
+import { type AuthRoute, createAuthHttp } from '../../src/http/index.js';
+import { createAuth, isGuard, isPublic, markGuard, markPublic } from '../../src/index.js';
 import { internalsOf } from '../../src/internal/handle.js';
 
 /** One route as the check sees it. */

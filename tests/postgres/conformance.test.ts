@@ -56,6 +56,7 @@ for (const target of targets) {
       'PostgresTokenStore',
       () => fresh(() => new PostgresTokenStore(db.client, db.options)),
       api,
+      { watchRevocations: true, findSessionByTokenHash: true },
     );
     describeOneTimeTokenStore(
       'PostgresOneTimeTokenStore',

@@ -11,7 +11,8 @@ import {
   type PostgresStores,
   toServerError,
 } from '../../adapters/postgres/index.js';
-import { createAuth, createAuthHttp } from '../../src/index.js';
+import { createAuthHttp } from '../../src/http/index.js';
+import { createAuth } from '../../src/index.js';
 import { poolBehindProxy } from '../helpers/cuttable-proxy.js';
 import { CountingHasher, ManualClock } from '../helpers/fakes.js';
 import { DATABASE_URL, freshSchema, openPool, server } from './databases.js';

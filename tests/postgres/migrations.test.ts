@@ -7,8 +7,8 @@ import {
   migrationScripts,
   PostgresUserStore,
   type Queryable,
-  withTransaction,
 } from '../../adapters/postgres/index.js';
+import { withTransaction } from '../../adapters/postgres/queryable.js';
 import { isAuthError } from '../../src/errors.js';
 import { createAuth } from '../../src/index.js';
 import { DATABASE_URL, freshSchema, openPool, server } from './databases.js';

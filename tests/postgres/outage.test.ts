@@ -13,8 +13,8 @@ import {
   migrate,
   type Queryable,
   trackOutages,
-  withTransaction,
 } from '../../adapters/postgres/index.js';
+import { withTransaction } from '../../adapters/postgres/queryable.js';
 import { AuthError, type Logger } from '../../src/index.js';
 import { poolBehindProxy } from '../helpers/cuttable-proxy.js';
 import {

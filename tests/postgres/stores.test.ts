@@ -7,11 +7,11 @@ import {
   PostgresAuditLog,
   PostgresRateLimitStore,
   PostgresUserStore,
-  policyFilterToSql,
 } from '../../adapters/postgres/index.js';
 import type { AuditEvent } from '../../src/audit/events.js';
 import { isAuthError } from '../../src/errors.js';
 import { createAuth } from '../../src/index.js';
+import { policyFilterToSql } from '../../src/policy/filter.js';
 import { seedPolicy } from '../../src/policy/seed-policy.js';
 import type { LockoutRule } from '../../src/stores/types.js';
 import { CountingHasher } from '../helpers/fakes.js';

@@ -11,9 +11,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY_POINTS = [
   'src/index.ts',
   'src/testing/index.ts',
+  'src/http/index.ts',
   'adapters/postgres/index.ts',
   'adapters/express/index.ts',
   'adapters/fastify/index.ts',
+  'adapters/redis/index.ts',
 ] as const;
 
 function hasSummaryAndExample(declaration: ts.Declaration): boolean {

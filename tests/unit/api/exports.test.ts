@@ -9,9 +9,11 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRIES = {
   gatehouse: 'src/index.ts',
   'gatehouse/testing': 'src/testing/index.ts',
+  'gatehouse/http': 'src/http/index.ts',
   'gatehouse/express': 'adapters/express/index.ts',
   'gatehouse/fastify': 'adapters/fastify/index.ts',
   'gatehouse/postgres': 'adapters/postgres/index.ts',
+  'gatehouse/redis': 'adapters/redis/index.ts',
 } as const;
 
 function exportsOf(): Record<string, { values: string[]; types: string[] }> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, extractAccessToken, parseCookies } from '../../../src/index.js';
+import { extractAccessToken, parseCookies } from '../../../src/http/index.js';
+import { AuthError } from '../../../src/index.js';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl';
 

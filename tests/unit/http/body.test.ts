@@ -1,12 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loginBodySchema, validateBody } from '../../../src/http/body-schemas.js';
-import {
-  AuthError,
-  isJsonContentType,
-  parseJsonBody,
-  readRequestBody,
-} from '../../../src/index.js';
+import { isJsonContentType, parseJsonBody, readRequestBody } from '../../../src/http/index.js';
+import { AuthError } from '../../../src/index.js';
 
 function codeOf(run: () => unknown): string {
   try {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AuthError,
-  type CookieAttributes,
-  cookieNames,
-  parseCookies,
-  serializeCookie,
-} from '../../../src/index.js';
+import { type CookieAttributes, parseCookies, serializeCookie } from '../../../src/http/index.js';
+import { AuthError, cookieNames } from '../../../src/index.js';
 
 describe('parseCookies', () => {
   it('reads name/value pairs', () => {

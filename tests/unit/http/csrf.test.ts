@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AuthError, CsrfProtection, createAuth } from '../../../src/index.js';
+import { CsrfProtection } from '../../../src/http/index.js';
+import { AuthError, createAuth } from '../../../src/index.js';
 import { internalsOf } from '../../../src/internal/handle.js';
 
 const ORIGIN = 'https://app.example.com';

@@ -3,15 +3,8 @@
 // one summary line per interval with a count, and one line when it is over. 500s (bugs) are
 // still logged one by one with their stack.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  AuthError,
-  createAuth,
-  createAuthHttp,
-  createRequestFailureLog,
-  errorResponse,
-  type Logger,
-  type UserStore,
-} from '../../../src/index.js';
+import { createAuthHttp, createRequestFailureLog, errorResponse } from '../../../src/http/index.js';
+import { AuthError, createAuth, type Logger, type UserStore } from '../../../src/index.js';
 import { MemoryUserStore } from '../../../src/stores/memory-user-store.js';
 import { CountingHasher, ManualClock } from '../../helpers/fakes.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientIp, countRawHeader, headerValue, rateLimitKeyOfIp } from '../../../src/index.js';
+import { clientIp, countRawHeader, headerValue } from '../../../src/http/index.js';
+import { rateLimitKeyOfIp } from '../../../src/index.js';
 
 describe('clientIp', () => {
   it('keeps an IPv4 address', () => {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AuthError,
-  errorResponse,
-  jsonResponse,
-  type Logger,
-  wwwAuthenticateOf,
-} from '../../../src/index.js';
+import { errorResponse, jsonResponse, wwwAuthenticateOf } from '../../../src/http/index.js';
+import { AuthError, type Logger } from '../../../src/index.js';
 
 function recordingLogger() {
   const errors: { message: string; data?: Record<string, unknown> }[] = [];

@@ -5,7 +5,8 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { gatehouseExpress } from '../../../adapters/express/index.js';
 import { gatehouseFastify } from '../../../adapters/fastify/index.js';
-import { AuthError, createAuth, createAuthHttp } from '../../../src/index.js';
+import { createAuthHttp } from '../../../src/http/index.js';
+import { AuthError, createAuth } from '../../../src/index.js';
 
 const cookieAuth = () => createAuth({ cookies: { trustedOrigins: ['https://app.example.com'] } });
 

@@ -5,10 +5,10 @@ import {
   createAuth,
   MemoryRateLimitStore,
   parseRateLimit,
-  RateLimiter,
   type RateLimitRules,
 } from '../../../src/index.js';
 import { internalsOf } from '../../../src/internal/handle.js';
+import { RateLimiter } from '../../../src/ratelimit/limiter.js';
 import { ManualClock } from '../../helpers/fakes.js';
 
 function limiter(rules: Partial<RateLimitRules> = {}) {

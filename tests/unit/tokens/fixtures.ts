@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { cryptoRandom } from '../../../src/runtime.js';
 import { MemoryTokenStore } from '../../../src/stores/memory-token-store.js';
-import type { UserRecord } from '../../../src/stores/types.js';
+import type { TokenStore, UserRecord } from '../../../src/stores/types.js';
 import type { TokenKeyInput } from '../../../src/tokens/keys.js';
 import { resolveTokenOptions, type TokenOptions } from '../../../src/tokens/options.js';
 import { createTokenService, type TokenAuditEmitter } from '../../../src/tokens/service.js';
@@ -47,10 +47,10 @@ export function recordingAudit() {
 
 export function tokenSetup(
   tokenOptions: TokenOptions = {},
-  { keys }: { keys?: TokenKeyInput[] } = {},
+  { keys, store: given }: { keys?: TokenKeyInput[]; store?: TokenStore } = {},
 ) {
   const clock = manualClock();
-  const store = new MemoryTokenStore();
+  const store = given ?? new MemoryTokenStore();
   const users = new Map<string, UserRecord>([['user-1', userRecord()]]);
   const { audit, events } = recordingAudit();
   const options = resolveTokenOptions({

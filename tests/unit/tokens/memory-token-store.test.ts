@@ -3,7 +3,12 @@ import { MemoryTokenStore } from '../../../src/stores/memory-token-store.js';
 import type { SessionRecord } from '../../../src/stores/types.js';
 import { describeTokenStore } from '../../../src/testing/token-store.js';
 
-describeTokenStore('MemoryTokenStore', () => new MemoryTokenStore(), { describe, it });
+describeTokenStore(
+  'MemoryTokenStore',
+  () => new MemoryTokenStore(),
+  { describe, it },
+  { watchRevocations: true, findSessionByTokenHash: true },
+);
 
 const NOW = 1_700_000_000_000;
 const rule = { now: NOW + 1, idleMs: 86_400_000 };

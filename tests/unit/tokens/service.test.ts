@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryTokenStore } from '../../../src/stores/memory-token-store.js';
+import type { TokenStore } from '../../../src/stores/types.js';
 import { hashRefreshToken } from '../../../src/tokens/refresh-token.js';
 import { decodeParts, reasonOf, refusal, START, tokenSetup } from './fixtures.js';
 
@@ -374,9 +376,26 @@ describe('revocation', () => {
   });
 });
 
+/** A shared store that cannot announce revocations (a custom store without watchRevocations). */
+function storeWithoutWatch(): TokenStore {
+  const inner = new MemoryTokenStore();
+  return {
+    createSession: (session, hash) => inner.createSession(session, hash),
+    rotate: (oldHash, newHash, rule) => inner.rotate(oldHash, newHash, rule),
+    getSession: (id) => inner.getSession(id),
+    revokeSession: (id, reason, now) => inner.revokeSession(id, reason, now),
+    revokeUserSessions: (userId, reason, now, except) =>
+      inner.revokeUserSessions(userId, reason, now, except),
+    prune: (olderThan) => inner.prune(olderThan),
+  };
+}
+
 describe('revocation cache for shared stores', () => {
   it('may keep accepting a session revoked elsewhere, for at most revocationCacheTtl', async () => {
-    const { service, user, store, clock } = tokenSetup({ revocationCacheTtl: '5s' });
+    const { service, user, store, clock } = tokenSetup(
+      { revocationCacheTtl: '5s' },
+      { store: storeWithoutWatch() },
+    );
     const { token, sessionId } = await service.startSession(user);
     await service.verifyAccessToken(token);
     await store.revokeSession(sessionId, 'logout', clock.now()); // another instance
