@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AuthError } from '../../src/errors.js';
+import { RevocationHub } from '../../src/stores/revocation-hub.js';
 import type {
   RevocationEvent,
   RevocationListener,
@@ -156,10 +157,7 @@ export class RevocationChannel {
   readonly #channel: string;
   readonly #initialDelayMs: number;
   readonly #maxDelayMs: number;
-  readonly #watchers = new Set<RevocationListener>();
-  #live = false;
-  /** True once `onLiveChange(false)` was told for the current outage (or the failed start). */
-  #reportedDown = false;
+  readonly #hub = new RevocationHub({ start: () => this.#start(), stop: () => this.#stop() });
   #connection: NotificationConnection | null = null;
   #unlisten: (() => Promise<void>) | null = null;
   #connecting = false;
@@ -189,30 +187,11 @@ export class RevocationChannel {
   }
 
   watch(listener: RevocationListener): RevocationWatch {
-    const entry: RevocationListener = {
-      onRevoked: (event) => listener.onRevoked(event),
-      onLiveChange: (live) => listener.onLiveChange(live),
-    };
-    this.#watchers.add(entry);
-    if (this.#watchers.size === 1) this.#start();
-    let open = true;
-    const channel = this;
-    return {
-      get live() {
-        return open && channel.#live;
-      },
-      close: async () => {
-        if (!open) return;
-        open = false;
-        this.#watchers.delete(entry);
-        if (this.#watchers.size === 0) await this.#stop();
-      },
-    };
+    return this.#hub.watch(listener);
   }
 
   #start(): void {
     this.#attempt = 0;
-    this.#reportedDown = false;
     const pool = typeof this.#source === 'function' ? null : this.#source;
     if (pool !== null && isPool(pool)) {
       // A pool being ended waits for every checked-out connection: give ours back, so that an
@@ -226,7 +205,7 @@ export class RevocationChannel {
   }
 
   async #connect(): Promise<void> {
-    if (this.#connecting || this.#watchers.size === 0) return;
+    if (this.#connecting || this.#hub.size === 0) return;
     this.#connecting = true;
     const generation = this.#generation;
     let connection: NotificationConnection | null = null;
@@ -256,11 +235,8 @@ export class RevocationChannel {
         this.#connection = current;
       }
       this.#attempt = 0;
-      this.#reportedDown = false;
       // Whatever was revoked while nobody listened is unknown: every cached state goes first.
-      this.#emit({ kind: 'all' });
-      this.#live = true;
-      for (const watcher of this.#watchers) safely(() => watcher.onLiveChange(true));
+      this.#hub.up();
     } catch {
       if (connection !== null) release(connection, true);
       if (generation === this.#generation) {
@@ -270,7 +246,7 @@ export class RevocationChannel {
     } finally {
       this.#connecting = false;
       // Closed and reopened while this attempt ran: the reopening's attempt was skipped.
-      const reopened = generation !== this.#generation && this.#watchers.size > 0;
+      const reopened = generation !== this.#generation && this.#hub.size > 0;
       if (reopened && this.#connection === null && this.#unlisten === null) void this.#connect();
     }
   }
@@ -284,16 +260,11 @@ export class RevocationChannel {
   }
 
   #down(): void {
-    const wasLive = this.#live;
-    this.#live = false;
-    if (wasLive || !this.#reportedDown) {
-      this.#reportedDown = true;
-      for (const watcher of this.#watchers) safely(() => watcher.onLiveChange(false));
-    }
+    this.#hub.down();
   }
 
   #scheduleRetry(): void {
-    if (this.#watchers.size === 0 || this.#retryTimer !== null) return;
+    if (this.#hub.size === 0 || this.#retryTimer !== null) return;
     const delay = Math.min(this.#maxDelayMs, this.#initialDelayMs * 2 ** this.#attempt);
     this.#attempt = Math.min(this.#attempt + 1, 30);
     this.#retryTimer = setTimeout(() => {
@@ -309,40 +280,24 @@ export class RevocationChannel {
     if (this.#poolTimer !== null) clearInterval(this.#poolTimer);
     this.#retryTimer = null;
     this.#poolTimer = null;
-    const wasLive = this.#live;
-    this.#live = false;
+    const wasLive = this.#hub.quiet();
     const connection = this.#connection;
     const unlisten = this.#unlisten;
     this.#connection = null;
     this.#unlisten = null;
-    if (poolEnding && wasLive) {
-      for (const watcher of this.#watchers) safely(() => watcher.onLiveChange(false));
-    }
-    if (poolEnding) this.#watchers.clear();
+    if (poolEnding) this.#hub.drop(wasLive);
     if (connection !== null) release(connection, true);
     if (unlisten !== null) await unlisten().catch(() => {});
   }
 
   #deliver(payload: string | undefined): void {
     const event = parsePayload(payload);
-    if (event !== null) this.#emit(event);
-  }
-
-  #emit(event: RevocationEvent): void {
-    for (const watcher of this.#watchers) safely(() => watcher.onRevoked(event));
+    if (event !== null) this.#hub.emit(event);
   }
 
   /** True while the LISTEN is in place. */
   get live(): boolean {
-    return this.#live;
-  }
-}
-
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // A listener's fault must not break delivery to the others.
+    return this.#hub.live;
   }
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AuthError } from '../../src/errors.js';
 import { describeCause, OutageLog, resolveOutageLogOptions } from '../../src/http/outage-log.js';
 import { type Logger, stderrLogger } from '../../src/runtime.js';
+import { RevocationHub } from '../../src/stores/revocation-hub.js';
 import type {
   RevocationEvent,
   RevocationListener,
@@ -153,14 +154,6 @@ function withDeadline<T>(timeoutMs: number, work: (signal: AbortSignal) => Promi
   });
 }
 
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // A listener's fault must not break delivery to the others.
-  }
-}
-
 /**
  * PUBLISHes revocations; a publish that fails is logged (outage log: one line, then a summary
  * per interval, then one when publishing works again) and kept to be published again.
@@ -268,12 +261,9 @@ class RevocationSubscription {
   readonly #timeoutMs: number;
   readonly #heartbeatMs: number;
   readonly #logger: Logger;
-  readonly #watchers = new Set<RevocationListener>();
+  readonly #hub = new RevocationHub({ start: () => this.#start(), stop: () => this.#stop() });
   #handle: SubscriberHandle | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
-  #live = false;
-  /** `onLiveChange(false)` was told for the current outage (or the failed start). */
-  #reportedDown = false;
   /** The down line was logged for the current outage. */
   #loggedDown = false;
   #checking = false;
@@ -298,34 +288,15 @@ class RevocationSubscription {
   }
 
   watch(listener: RevocationListener): RevocationWatch {
-    const entry: RevocationListener = {
-      onRevoked: (event) => listener.onRevoked(event),
-      onLiveChange: (live) => listener.onLiveChange(live),
-    };
-    this.#watchers.add(entry);
-    if (this.#watchers.size === 1) this.#start();
-    let open = true;
-    const subscription = this;
-    return {
-      get live() {
-        return open && subscription.#live;
-      },
-      close: async () => {
-        if (!open) return;
-        open = false;
-        this.#watchers.delete(entry);
-        if (this.#watchers.size === 0) await this.#stop();
-      },
-    };
+    return this.#hub.watch(listener);
   }
 
   #start(): void {
-    this.#reportedDown = false;
     this.#loggedDown = false;
     const generation = this.#generation;
     const handle = attachSubscriber(this.#factory(), this.#channel, {
       message: (payload) => {
-        if (generation === this.#generation) this.#emit(eventOf(payload));
+        if (generation === this.#generation) this.#hub.emit(eventOf(payload));
       },
       ready: () => {
         if (generation === this.#generation) void this.#check();
@@ -344,7 +315,7 @@ class RevocationSubscription {
     this.#generation++;
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
-    this.#live = false;
+    this.#hub.quiet();
     const handle = this.#handle;
     this.#handle = null;
     if (handle !== null) await handle.close().catch(() => {});
@@ -381,7 +352,7 @@ class RevocationSubscription {
   async #beat(): Promise<void> {
     const handle = this.#handle;
     if (handle === null || this.#checking) return;
-    if (!this.#live) {
+    if (!this.#hub.live) {
       if (handle.ready) await this.#check();
       return;
     }
@@ -406,12 +377,7 @@ class RevocationSubscription {
   }
 
   #down(cause: unknown): void {
-    const wasLive = this.#live;
-    this.#live = false;
-    if (wasLive || !this.#reportedDown) {
-      this.#reportedDown = true;
-      for (const watcher of this.#watchers) safely(() => watcher.onLiveChange(false));
-    }
+    this.#hub.down();
     if (!this.#loggedDown) {
       this.#loggedDown = true;
       this.#logger.warn(
@@ -422,22 +388,15 @@ class RevocationSubscription {
   }
 
   #up(): void {
-    if (this.#live) return;
-    this.#reportedDown = false;
+    if (this.#hub.live) return;
     // Whatever was published while nobody listened is unknown: every cached state goes first.
-    this.#emit({ kind: 'all' });
-    this.#live = true;
-    for (const watcher of this.#watchers) safely(() => watcher.onLiveChange(true));
+    this.#hub.up();
     if (this.#loggedDown) {
       this.#loggedDown = false;
       this.#logger.info('redis revocation subscription is back: caching session state again', {
         channel: this.#channel,
       });
     }
-  }
-
-  #emit(event: RevocationEvent): void {
-    for (const watcher of this.#watchers) safely(() => watcher.onRevoked(event));
   }
 }
 
