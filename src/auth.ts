@@ -17,7 +17,7 @@ import {
 } from './credentials/service.js';
 import { AuthError } from './errors.js';
 import { registerInternals } from './internal/handle.js';
-import { createMailWorker, type MailFlushResult } from './mail/worker.js';
+import { createInstrumentedMailWorker, type MailFlushResult } from './mail/worker.js';
 import { bcryptHasher } from './passwords/hasher.js';
 import { HashQueue, queuedHasher } from './passwords/queue.js';
 import { accessDeniedMetadata } from './policy/access-denied.js';
@@ -32,6 +32,10 @@ import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
 import { MemoryTokenStore } from './stores/memory-token-store.js';
 import { MemoryUserStore } from './stores/memory-user-store.js';
 import type { PublicUser } from './stores/types.js';
+import { createTelemetry } from './telemetry/create.js';
+import { permissionLabel } from './telemetry/otel.js';
+import { loginOutcomeOf } from './telemetry/outcomes.js';
+import { instrumentStores } from './telemetry/stores.js';
 import type { AccessPrincipal } from './tokens/access-token.js';
 import type { JsonWebKeySet } from './tokens/keys.js';
 import { createTokenService, type IssuedTokens } from './tokens/service.js';
@@ -57,14 +61,32 @@ export function createAuth<P extends Policy = Policy>(
   const clock = config.clock ?? systemClock;
   const random = config.random ?? cryptoRandom;
   const logger = config.logger ?? silentLogger;
-  const users = config.stores.users ?? new MemoryUserStore({ now: () => clock.now() });
-  const attempts = config.stores.attempts ?? new MemoryAttemptStore();
-  const rateLimits = config.stores.rateLimits ?? new MemoryRateLimitStore();
+  // The shared no-op when off: then nothing below is wrapped and every call site costs nothing.
+  const telemetry = createTelemetry(config.telemetry, logger);
+  // The memory defaults share one outbox, so that a token and its mail are stored in one step.
+  const rawOutbox = config.stores.outbox ?? new MemoryMailOutbox({ logger, maxPending: 10_000 });
+  // With telemetry on, every store call is timed, counted and traced (src/telemetry/stores.ts).
+  const instrumented = instrumentStores(telemetry, {
+    users: config.stores.users ?? new MemoryUserStore({ now: () => clock.now() }),
+    attempts: config.stores.attempts ?? new MemoryAttemptStore(),
+    rate_limits: config.stores.rateLimits ?? new MemoryRateLimitStore(),
+    tokens: config.stores.tokens ?? new MemoryTokenStore(),
+    one_time_tokens:
+      config.stores.oneTimeTokens ??
+      new MemoryOneTimeTokenStore(
+        rawOutbox instanceof MemoryMailOutbox ? { outbox: rawOutbox } : {},
+      ),
+    mail_outbox: rawOutbox,
+  });
+  const users = instrumented.users;
+  const attempts = instrumented.attempts;
+  const rateLimits = instrumented.rate_limits;
   const identifierKey = resolveIdentifierKey({
     identifierKey: config.identifierKey,
     auditEmailKey: config.auditEmailKey,
     sharedAttemptStore:
-      config.stores.attempts !== undefined && !(attempts instanceof MemoryAttemptStore),
+      config.stores.attempts !== undefined &&
+      !(config.stores.attempts instanceof MemoryAttemptStore),
     production: process.env['NODE_ENV'] === 'production',
     random,
     logger,
@@ -75,6 +97,7 @@ export function createAuth<P extends Policy = Policy>(
     clock,
     rules: config.rateLimits,
     audit,
+    telemetry,
   });
   // Every bcrypt hash and verify (logins, the dummy check of unknown emails, registrations,
   // resets) waits in one bounded FIFO queue, so a login flood cannot take the whole thread pool.
@@ -83,7 +106,8 @@ export function createAuth<P extends Policy = Policy>(
     limit: config.passwords.hashQueueLimit,
     clock,
   });
-  const hasher = queuedHasher(config.passwordHasher ?? bcryptHasher, hashQueue);
+  const hasher = queuedHasher(config.passwordHasher ?? bcryptHasher, hashQueue, telemetry);
+  telemetry.observeQueueLength(() => hashQueue.waiting);
   const passwordRules = {
     minLength: config.passwords.minLength,
     check: config.passwords.check,
@@ -112,12 +136,13 @@ export function createAuth<P extends Policy = Policy>(
     clock,
     logger,
     audit,
+    telemetry,
   });
   // Computed ahead so the first unknown-email login is no slower than the others.
   credentials.dummyHash().catch((err: unknown) => {
     logger.error('could not prepare the dummy hash', { error: String(err) });
   });
-  const tokenStore = config.stores.tokens ?? new MemoryTokenStore();
+  const tokenStore = instrumented.tokens;
   const tokens = createTokenService({
     options: config.tokens,
     store: tokenStore,
@@ -126,28 +151,31 @@ export function createAuth<P extends Policy = Policy>(
     random,
     audit,
     logger,
+    telemetry,
   });
 
-  // Account recovery and email verification (src/account/). The memory defaults share one outbox,
-  // so that a token and its mail are stored in one step.
-  const outbox = config.stores.outbox ?? new MemoryMailOutbox({ logger, maxPending: 10_000 });
-  const oneTimeTokens =
-    config.stores.oneTimeTokens ??
-    new MemoryOneTimeTokenStore(outbox instanceof MemoryMailOutbox ? { outbox } : {});
+  // Account recovery and email verification (src/account/).
+  const outbox = instrumented.mail_outbox;
+  const oneTimeTokens = instrumented.one_time_tokens;
+  // Read at collection time only, on the store itself: a scrape makes no store span.
+  telemetry.observeOutboxPending(() => rawOutbox.pending());
   const mailWorker = config.mail
-    ? createMailWorker({
-        store: outbox,
-        mailer: config.mail.mailer,
-        clock,
-        logger,
-        audit,
-        retry: {
-          maxAttempts: config.mail.retry.maxAttempts,
-          initialDelayMs: config.mail.retry.initialDelay,
-          maxDelayMs: config.mail.retry.maxDelay,
+    ? createInstrumentedMailWorker(
+        {
+          store: outbox,
+          mailer: config.mail.mailer,
+          clock,
+          logger,
+          audit,
+          retry: {
+            maxAttempts: config.mail.retry.maxAttempts,
+            initialDelayMs: config.mail.retry.initialDelay,
+            maxDelayMs: config.mail.retry.maxDelay,
+          },
+          pollIntervalMs: config.mail.pollInterval,
         },
-        pollIntervalMs: config.mail.pollInterval,
-      })
+        telemetry,
+      )
     : null;
   const backgroundTasks = new BackgroundTasks(logger);
   const account: AccountContext = {
@@ -190,12 +218,73 @@ export function createAuth<P extends Policy = Policy>(
   type Model = PolicyModelOf<P>;
   type Check = Permission<Model>;
   const policy = config.policy as UntypedPolicy | undefined;
+  // The `permission` attribute takes the policy's own permissions only (a bounded set).
+  const declaredPermissions: ReadonlySet<string> = new Set<string>(
+    telemetry.enabled ? ((config.policy as Policy | undefined)?.permissions ?? []) : [],
+  );
   function requirePolicy(): UntypedPolicy {
     if (policy) return policy;
     throw new AuthError(
       'INVALID_CONFIG',
       'No authorization policy: pass createAuth({ policy: definePolicy(...) }) to use can(), authorize(), explain() or filter().',
     );
+  }
+
+  /** Emits ACCESS_DENIED and throws FORBIDDEN. */
+  function deny(
+    engine: UntypedPolicy,
+    principal: PolicyPrincipal | null | undefined,
+    permission: string,
+    resource: unknown,
+    context: RequestContext,
+  ): never {
+    audit.emit({
+      event: 'ACCESS_DENIED',
+      status: 'failure',
+      userId: typeof principal?.userId === 'string' ? principal.userId : undefined,
+      context,
+      metadata: accessDeniedMetadata(
+        engine.explain(principal, permission, resource as Parameters<UntypedPolicy['explain']>[2]),
+      ),
+    });
+    throw new AuthError('FORBIDDEN');
+  }
+
+  /** `auth.login`, counted by outcome (`gatehouse.login.attempts`). */
+  async function login(input: LoginInput, context: RequestContext): Promise<LoginResult> {
+    try {
+      // A full queue sheds the login before the lockout counter and the stores are touched.
+      hashQueue.admit();
+      const user = await credentials.verifyLogin(input, context);
+      const session = await tokens.startSession(user);
+      telemetry.loginAttempt('success');
+      return {
+        token: session.token,
+        refreshToken: session.refreshToken,
+        expiresIn: session.expiresIn,
+        user: toPublicUser(user),
+      };
+    } catch (err) {
+      telemetry.loginAttempt(loginOutcomeOf(err));
+      throw err;
+    }
+  }
+
+  /** `auth.register`: the account, then its verification mail when `mail` is configured. */
+  async function register(input: RegisterInput, context: RequestContext): Promise<PublicUser> {
+    const user = await credentials.register(input, context);
+    if (account.mail) {
+      try {
+        await emailVerification.send(user, context);
+      } catch (err) {
+        // The account exists: its owner can ask for a new link (requestEmailVerification).
+        logger.error('could not send the verification mail at registration', {
+          userId: user.id,
+          ...describeError(err),
+        });
+      }
+    }
+    return user;
   }
 
   function found<T>(user: T | null): T {
@@ -214,8 +303,15 @@ export function createAuth<P extends Policy = Policy>(
      * Whether `principal` may do `permission` (to `resource` when given); see `Policy.can`.
      * A conditional grant checked without a resource answers false. No audit event.
      */
-    can: ((principal, permission, resource) =>
-      requirePolicy().can(principal, permission, resource)) as UntypedPolicy['can'] as P['can'],
+    can: ((principal, permission, resource) => {
+      const allowed = requirePolicy().can(principal, permission, resource);
+      // An allow is a decision; a false answer of can() is a question, not a refusal (the
+      // refusal is authorize()'s, which the adapters' guards call once can() said no).
+      if (allowed && telemetry.enabled) {
+        telemetry.authzDecision('allow', permissionLabel(permission, declaredPermissions));
+      }
+      return allowed;
+    }) as UntypedPolicy['can'] as P['can'],
 
     /**
      * Like `can`, but throws `AuthError('FORBIDDEN')` when denied, after emitting an
@@ -230,15 +326,17 @@ export function createAuth<P extends Policy = Policy>(
       context: RequestContext = {},
     ): void => {
       const engine = requirePolicy();
-      if (engine.can(principal, permission, resource)) return;
-      audit.emit({
-        event: 'ACCESS_DENIED',
-        status: 'failure',
-        userId: typeof principal?.userId === 'string' ? principal.userId : undefined,
-        context,
-        metadata: accessDeniedMetadata(engine.explain(principal, permission, resource)),
-      });
-      throw new AuthError('FORBIDDEN');
+      const allowed = engine.can(principal, permission, resource);
+      if (!telemetry.enabled) {
+        if (!allowed) deny(engine, principal, permission, resource, context);
+        return;
+      }
+      const label = permissionLabel(permission, declaredPermissions);
+      telemetry.authzDecision(allowed ? 'allow' : 'deny', label);
+      if (allowed) return;
+      telemetry.within('gatehouse.authorize', { 'gatehouse.authz.permission': label }, () =>
+        deny(engine, principal, permission, resource, context),
+      );
     }) as AuthorizeOf<P>,
 
     /** Whether `principal` may do `permission` to at least some instance; see `Policy.canSome`. */
@@ -261,20 +359,8 @@ export function createAuth<P extends Policy = Policy>(
      * Registers a user with the default role. Throws VALIDATION_ERROR (bad email, name or
      * password) or EMAIL_TAKEN. The result never carries the hash.
      */
-    async register(input: RegisterInput, context: RequestContext = {}): Promise<PublicUser> {
-      const user = await credentials.register(input, context);
-      if (account.mail) {
-        try {
-          await emailVerification.send(user, context);
-        } catch (err) {
-          // The account exists: its owner can ask for a new link (requestEmailVerification).
-          logger.error('could not send the verification mail at registration', {
-            userId: user.id,
-            ...describeError(err),
-          });
-        }
-      }
-      return user;
+    register(input: RegisterInput, context: RequestContext = {}): Promise<PublicUser> {
+      return telemetry.span(SPAN.register, NO_ATTRIBUTES, () => register(input, context));
     },
 
     /**
@@ -308,7 +394,9 @@ export function createAuth<P extends Policy = Policy>(
      * ```
      */
     requestPasswordReset(email: string, context: RequestContext = {}): Promise<void> {
-      return passwordReset.request(email, context);
+      return telemetry.span(SPAN.passwordResetRequest, NO_ATTRIBUTES, () =>
+        passwordReset.request(email, context),
+      );
     },
 
     /**
@@ -325,7 +413,9 @@ export function createAuth<P extends Policy = Policy>(
       input: { token: string; password: string },
       context: RequestContext = {},
     ): Promise<void> {
-      return passwordReset.reset(input, context);
+      return telemetry.span(SPAN.passwordReset, NO_ATTRIBUTES, () =>
+        passwordReset.reset(input, context),
+      );
     },
 
     /**
@@ -400,6 +490,7 @@ export function createAuth<P extends Policy = Policy>(
         await backgroundTasks.idle();
         await mailWorker?.close();
         await tokens.close();
+        telemetry.close();
       })();
       return closing;
     },
@@ -408,17 +499,8 @@ export function createAuth<P extends Policy = Policy>(
      * Verifies email and password. Throws INVALID_CREDENTIALS (unknown email, wrong password,
      * disabled account alike), ACCOUNT_LOCKED (with `retryAfter`) or VALIDATION_ERROR.
      */
-    async login(input: LoginInput, context: RequestContext = {}): Promise<LoginResult> {
-      // A full queue sheds the login before the lockout counter and the stores are touched.
-      hashQueue.admit();
-      const user = await credentials.verifyLogin(input, context);
-      const session = await tokens.startSession(user);
-      return {
-        token: session.token,
-        refreshToken: session.refreshToken,
-        expiresIn: session.expiresIn,
-        user: toPublicUser(user),
-      };
+    login(input: LoginInput, context: RequestContext = {}): Promise<LoginResult> {
+      return telemetry.span(SPAN.login, LOGIN_ATTRIBUTES, () => login(input, context));
     },
 
     /**
@@ -428,7 +510,9 @@ export function createAuth<P extends Policy = Policy>(
      * TOKEN_REUSE_DETECTED) or a disabled/deleted user; TOKEN_EXPIRED for an ended session.
      */
     refresh(refreshToken: string, context: RequestContext = {}): Promise<IssuedTokens> {
-      return tokens.refresh(refreshToken, context);
+      return telemetry.span(SPAN.refresh, REFRESH_ATTRIBUTES, () =>
+        tokens.refresh(refreshToken, context),
+      );
     },
 
     /**
@@ -440,7 +524,7 @@ export function createAuth<P extends Policy = Policy>(
 
     /** Ends one session: its refresh token and its access tokens stop working. Idempotent. */
     logout(sessionId: string, context: RequestContext = {}): Promise<void> {
-      return tokens.logout(sessionId, context);
+      return telemetry.span(SPAN.logout, NO_ATTRIBUTES, () => tokens.logout(sessionId, context));
     },
 
     /**
@@ -458,12 +542,14 @@ export function createAuth<P extends Policy = Policy>(
       refreshToken: string,
       context: RequestContext = {},
     ): Promise<string | null> {
-      return tokens.logoutWithRefreshToken(refreshToken, context);
+      return telemetry.span(SPAN.logout, REFRESH_ATTRIBUTES, () =>
+        tokens.logoutWithRefreshToken(refreshToken, context),
+      );
     },
 
     /** Ends every session of a user; returns how many were active. */
     logoutAll(userId: string, context: RequestContext = {}): Promise<number> {
-      return tokens.logoutAll(userId, context);
+      return telemetry.span(SPAN.logoutAll, NO_ATTRIBUTES, () => tokens.logoutAll(userId, context));
     },
 
     /** The public JWKS (`/.well-known/jwks.json`): asymmetric keys only, never a secret. */
@@ -566,7 +652,11 @@ export function createAuth<P extends Policy = Policy>(
       const before = found(typeof userId === 'string' ? await users.findById(userId) : null);
       if (before.role === role) return toPublicUser(before);
       const after = found(await users.update(userId, { role }));
-      const context = { ip: options.ip, userAgent: options.userAgent };
+      const context = {
+        ip: options.ip,
+        userAgent: options.userAgent,
+        requestId: options.requestId,
+      };
       audit.emit({
         event: 'ROLE_CHANGED',
         status: 'success',
@@ -605,6 +695,7 @@ export function createAuth<P extends Policy = Policy>(
     clock,
     audit,
     rateLimiter,
+    telemetry,
     verifyAccessToken: tokens.verifyAccessTokenFast,
     verifyCachedAccessToken: tokens.verifyCachedAccessToken,
   });
@@ -622,6 +713,20 @@ export function createAuth<P extends Policy = Policy>(
   });
   return Object.freeze(auth);
 }
+
+/** The spans of the core flows (docs/observability.md, "Traces"). */
+const SPAN = {
+  login: 'gatehouse.login',
+  register: 'gatehouse.register',
+  refresh: 'gatehouse.refresh',
+  logout: 'gatehouse.logout',
+  logoutAll: 'gatehouse.logout_all',
+  passwordReset: 'gatehouse.password_reset',
+  passwordResetRequest: 'gatehouse.password_reset.request',
+} as const;
+const NO_ATTRIBUTES = Object.freeze({});
+const LOGIN_ATTRIBUTES = Object.freeze({ 'gatehouse.auth.method': 'password' });
+const REFRESH_ATTRIBUTES = Object.freeze({ 'gatehouse.token.type': 'refresh' });
 
 /** `Auth.authorize`: `Policy.can`'s parameters plus the request context, throwing when denied. */
 type AuthorizeOf<P> =

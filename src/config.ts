@@ -27,6 +27,7 @@ import type {
   TokenStore,
   UserStore,
 } from './stores/types.js';
+import { telemetrySchema } from './telemetry/options.js';
 import { tokenOptionsSchema } from './tokens/options.js';
 import { parseOptions } from './validation.js';
 
@@ -156,6 +157,8 @@ export const authOptionsSchema = z
       'explain',
       'filter',
     ]).optional(),
+    /** OpenTelemetry metrics and traces; `false`: off. See docs/observability.md. */
+    telemetry: telemetrySchema.optional(),
   })
   .strict()
   .superRefine((options, ctx) => {

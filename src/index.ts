@@ -44,6 +44,7 @@ export type {
   RateLimitOption,
   RateLimitOptions,
   StoreOptions,
+  TelemetryOptions,
 } from './options.js';
 export type {
   BreachedPasswordCheckOptions,
@@ -138,6 +139,7 @@ export type {
   UserRecord,
   UserStore,
 } from './stores/types.js';
+export type { TelemetryMeterProvider, TelemetryTracerProvider } from './telemetry/types.js';
 export type {
   AccessPrincipal,
   AccessTokenClaims,

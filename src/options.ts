@@ -18,6 +18,7 @@ import type {
   TokenStore,
   UserStore,
 } from './stores/types.js';
+import type { TelemetryMeterProvider, TelemetryTracerProvider } from './telemetry/types.js';
 import type { TokenKeyInput } from './tokens/keys.js';
 
 /**
@@ -483,6 +484,37 @@ export interface StoreOptions {
 }
 
 /**
+ * The `telemetry` option: where gatehouse records its OpenTelemetry metrics and spans
+ * (docs/observability.md lists them). Needs the optional peer dependency `@opentelemetry/api`;
+ * without it telemetry is off, without an error. A provider left out is the global one of
+ * `@opentelemetry/api` as registered when `createAuth` runs (a provider registered later is not
+ * seen by that instance: register the SDK first); with neither given nor registered, telemetry
+ * is off and costs nothing.
+ *
+ * @example
+ * ```ts
+ * import { MeterProvider } from '@opentelemetry/sdk-metrics';
+ * import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+ *
+ * const meterProvider = new MeterProvider({ readers: [new PrometheusExporter({ port: 9464 })] });
+ * createAuth({ telemetry: { meterProvider } });
+ * ```
+ */
+export interface TelemetryOptions {
+  /**
+   * Receives the metrics (Meter `gatehouse`).
+   * @default the global MeterProvider of @opentelemetry/api (none registered: no metrics)
+   */
+  meterProvider?: TelemetryMeterProvider;
+  /**
+   * Receives the spans (Tracer `gatehouse`); nesting follows the active context, so register a
+   * context manager (the Node SDK does).
+   * @default the global TracerProvider of @opentelemetry/api (none registered: no spans)
+   */
+  tracerProvider?: TelemetryTracerProvider;
+}
+
+/**
  * The options of `createAuth`; every one is optional. Each field shows its default and bounds on
  * hover; docs/configuration.md describes them. A wrong value makes `createAuth` throw
  * `INVALID_CONFIG` naming the option.
@@ -546,4 +578,10 @@ export interface AuthOptions {
   logger?: Logger | false;
   /** The authorization policy behind `auth.can()` and friends, made by `definePolicy()`. @default none */
   policy?: Policy;
+  /**
+   * OpenTelemetry metrics and traces (docs/observability.md); `false` turns them off and never
+   * loads `@opentelemetry/api`.
+   * @default the global providers of @opentelemetry/api when it is installed and they are registered; else off
+   */
+  telemetry?: false | TelemetryOptions;
 }

@@ -22,6 +22,7 @@ import {
 import type { AuthorizeOptions } from '../../src/http/authorize-options.js';
 import { hasUnreceivedBody, MAX_BODY_BYTES, readRequestBody } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
+import { isValidRequestId, type RequestIds } from '../../src/http/request-id.js';
 import type { HttpResponse } from '../../src/http/response.js';
 import { markGuard, markPublic } from '../../src/http/route-marks.js';
 import type { Policy, PolicyModelOf } from '../../src/policy/policy.js';
@@ -40,6 +41,12 @@ declare global {
       auth?: AccessPrincipal | null;
       /** The object `authorize(permission, { resource })` loaded and checked. */
       authResource?: unknown;
+      /**
+       * The request's id (its valid `X-Request-Id`, or a new one), set once gatehouse needed
+       * it: by `gate.router` for every request passing through it (`requestId.everyResponse`),
+       * else by `gate.requestIdOf(req)`, an auth route or an error gatehouse answers.
+       */
+      requestId?: string;
     }
   }
 }
@@ -82,15 +89,35 @@ export interface ExpressAuthorizeOptions<Params = Request['params']>
   extends AuthorizeOptions<Request<Params>> {}
 
 /**
+ * The id of `req` (undefined when request ids are off): `req.requestId` when it is set and valid
+ * (made earlier, or set by the app before gatehouse), else its valid incoming header or a new id,
+ * recorded on `req.requestId`.
+ */
+function requestIdOf(req: Request, ids: RequestIds | null): string | undefined {
+  if (ids === null) return undefined;
+  const known = req.requestId;
+  if (known !== undefined && isValidRequestId(known)) return known;
+  const id = known === undefined ? ids.idOf(req.headers) : ids.generate();
+  req.requestId = id;
+  return id;
+}
+
+/**
  * The request as the http layer sees it, read from Express's on demand: `ip` (Express's getter
- * runs proxy-addr) is computed only if something reads it, such as the audit context of a refusal.
+ * runs proxy-addr) and the request id are computed only if something reads them, such as the
+ * audit context of a refusal.
  */
 class ExpressHttpRequest implements HttpRequest {
   readonly #req: Request;
+  readonly #ids: RequestIds | null;
   readonly body: Uint8Array | undefined;
-  constructor(req: Request, body?: Uint8Array) {
+  constructor(req: Request, ids: RequestIds | null, body?: Uint8Array) {
     this.#req = req;
+    this.#ids = ids;
     this.body = body;
+  }
+  get requestId(): string | undefined {
+    return requestIdOf(this.#req, this.#ids);
   }
   get method(): string {
     return this.#req.method;
@@ -106,8 +133,8 @@ class ExpressHttpRequest implements HttpRequest {
   }
 }
 
-function toHttpRequest(req: Request, body?: Uint8Array): HttpRequest {
-  return new ExpressHttpRequest(req, body);
+function toHttpRequest(req: Request, ids: RequestIds | null, body?: Uint8Array): HttpRequest {
+  return new ExpressHttpRequest(req, ids, body);
 }
 
 function send(res: Response, response: HttpResponse): void {
@@ -174,13 +201,17 @@ export function gatehouseExpress<P extends Policy = Policy>(
 ) {
   // The http layer checks permissions as strings; the typing by P is this adapter's surface.
   const http = createAuthHttp(auth as unknown as Auth, options);
+  const ids = http.requestIds;
+  const idHeader = ids?.everyResponse ? ids.header : null;
 
   const router: Router = express.Router();
   // Express's router answers OPTIONS on a matched path by itself (200 text/plain, the Allow list
   // as the body), outside the contract. OPTIONS leaves this router untouched instead, to the app's
   // own handlers (a CORS middleware) or to `gate.notFound` (404 with the contract's body).
+  // With `requestId.everyResponse`, every request passing through gets its id and the header.
   router.use(
-    markPublic((req: Request, _res: Response, next: NextFunction) => {
+    markPublic((req: Request, res: Response, next: NextFunction) => {
+      if (idHeader !== null) res.setHeader(idHeader, requestIdOf(req, ids)!);
       next(req.method === 'OPTIONS' ? 'router' : undefined);
     }),
   );
@@ -190,13 +221,13 @@ export function gatehouseExpress<P extends Policy = Policy>(
     const handler: RequestHandler = (req, res, next) => {
       const answer = async () => {
         const body = route.method === 'GET' ? undefined : await bodyOf(req);
-        return route.handle(toHttpRequest(req, body));
+        return route.handle(toHttpRequest(req, ids, body));
       };
       answer().then(
         (response) => send(res, response),
         (err: unknown) => {
           if (res.headersSent) next(err);
-          else send(res, http.errorResponse(err));
+          else send(res, http.errorResponse(err, requestIdOf(req, ids)));
         },
       );
     };
@@ -209,7 +240,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
 
   const hot = hotPathOf(http);
   // The audit context of a refused authorize(): built only then.
-  const refusalContext = (req: Request) => http.contextOf(toHttpRequest(req));
+  const refusalContext = (req: Request) => http.contextOf(toHttpRequest(req, ids));
 
   /** Requires a valid access token (or lets anonymous requests through when `optional`). */
   function authenticate(authenticateOptions: AuthenticateOptions = {}): RouteMiddleware {
@@ -218,7 +249,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
     const guard = (req: Request, _res: Response, next: NextFunction) => {
       let principal: Pending<AccessPrincipal | null>;
       try {
-        principal = hot.authenticate(toHttpRequest(req), optional);
+        principal = hot.authenticate(toHttpRequest(req, ids), optional);
       } catch (err) {
         next(err);
         return;
@@ -255,7 +286,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
       let result: unknown;
       try {
         if (req.auth === undefined) {
-          const principal = hot.authenticate(toHttpRequest(req), false);
+          const principal = hot.authenticate(toHttpRequest(req, ids), false);
           if (principal instanceof Promise) {
             result = principal.then((value) => {
               req.auth = value;
@@ -302,7 +333,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
       next(err);
       return;
     }
-    send(res, http.errorResponse(err));
+    send(res, http.errorResponse(err, requestIdOf(req, ids)));
   };
 
   /** Answers unmatched requests with the contract's NOT_FOUND body; mount after every route. */
@@ -315,7 +346,22 @@ export function gatehouseExpress<P extends Policy = Policy>(
    */
   const publicRoute: RouteMiddleware = markPublic((_req, _res, next) => next());
 
-  return { router, authenticate, authorize, publicRoute, errorHandler, notFound, http };
+  /**
+   * The id of a request (made and recorded on `req.requestId` the first time), for the app's
+   * own log lines; undefined when the adapter's `requestId` option is false.
+   */
+  const requestIdOfRequest = (req: Request): string | undefined => requestIdOf(req, ids);
+
+  return {
+    router,
+    authenticate,
+    authorize,
+    publicRoute,
+    errorHandler,
+    notFound,
+    requestIdOf: requestIdOfRequest,
+    http,
+  };
 }
 
 /**

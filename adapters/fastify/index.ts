@@ -23,6 +23,7 @@ import {
 import type { AuthorizeOptions } from '../../src/http/authorize-options.js';
 import { MAX_BODY_BYTES } from '../../src/http/body.js';
 import type { HttpRequest } from '../../src/http/request.js';
+import { isValidRequestId, type RequestIds, resolveRequestIds } from '../../src/http/request-id.js';
 import { errorResponse, type HttpResponse } from '../../src/http/response.js';
 import { markGuard, markPublic } from '../../src/http/route-marks.js';
 import type { Policy, PolicyModelOf } from '../../src/policy/policy.js';
@@ -151,13 +152,32 @@ export interface FastifyAdapterOptions extends AuthHttpOptions {
 }
 
 /**
+ * The id of a request: Fastify's `request.id`, which the plugin's genReqId makes (a valid
+ * incoming header, or a new id). An id that is not valid (Fastify's own `requestIdHeader` option
+ * takes the header unchecked) is replaced, on `request.id` too, and never echoed.
+ */
+function requestIdOf(request: FastifyRequest, ids: RequestIds | null): string | undefined {
+  if (ids === null) return undefined;
+  const id: unknown = request.id;
+  if (isValidRequestId(id)) return id;
+  const made = ids.generate();
+  request.id = made;
+  return made;
+}
+
+/**
  * The request as the http layer sees it, read from Fastify's on demand: `ip` (a getter, which runs
  * proxy-addr under `trustProxy`) is computed only if something reads it.
  */
 class FastifyHttpRequest implements HttpRequest {
   readonly #request: FastifyRequest;
-  constructor(request: FastifyRequest) {
+  readonly #ids: RequestIds | null;
+  constructor(request: FastifyRequest, ids: RequestIds | null) {
     this.#request = request;
+    this.#ids = ids;
+  }
+  get requestId(): string | undefined {
+    return requestIdOf(this.#request, this.#ids);
   }
   get method(): string {
     return this.#request.method;
@@ -177,9 +197,14 @@ class FastifyHttpRequest implements HttpRequest {
   }
 }
 
-function toHttpRequest(request: FastifyRequest): HttpRequest {
-  return new FastifyHttpRequest(request);
+function toHttpRequest(request: FastifyRequest, ids: RequestIds | null): HttpRequest {
+  return new FastifyHttpRequest(request, ids);
 }
+
+// The request-id settings of the instance the plugin was registered on, for
+// contractFrameworkErrors (null: request ids off).
+const requestIdsOf = new WeakMap<object, RequestIds | null>();
+const DEFAULT_REQUEST_IDS = resolveRequestIds({}, 'contractFrameworkErrors')!;
 
 function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
   return reply.code(response.status).headers(response.headers).send(response.body);
@@ -194,8 +219,10 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
     done(err as Error);
     return;
   }
+  const ids = http.requestIds;
+  requestIdsOf.set(fastify, ids);
   const sendAuthError = (reply: FastifyReply, error: unknown) =>
-    send(reply, http.errorResponse(error));
+    send(reply, http.errorResponse(error, requestIdOf(reply.request, ids)));
 
   // A guard answers its own AuthError (unless errorHandler: false); any other error, such as
   // one thrown by the app's resource loader, goes on to the app's error handler untouched.
@@ -227,7 +254,7 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
     });
   const authenticateWith = (optional: boolean) =>
     guard((request) => {
-      const principal = hot.authenticate(toHttpRequest(request), optional);
+      const principal = hot.authenticate(toHttpRequest(request, ids), optional);
       if (principal instanceof Promise) {
         return principal.then((value) => {
           request.auth = value;
@@ -237,7 +264,19 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
       return undefined;
     });
   // The audit context of a refused authorize(): built only then.
-  const refusalContext = (request: FastifyRequest) => http.contextOf(toHttpRequest(request));
+  const refusalContext = (request: FastifyRequest) => http.contextOf(toHttpRequest(request, ids));
+
+  if (ids !== null) {
+    // request.id becomes gatehouse's id, so Fastify's own log lines (reqId) carry it too.
+    fastify.setGenReqId((raw) => ids.idOf(raw.headers));
+    if (ids.everyResponse) {
+      const header = ids.header;
+      fastify.addHook('onRequest', (request, reply, next) => {
+        reply.header(header, requestIdOf(request, ids));
+        next();
+      });
+    }
+  }
 
   fastify.decorateRequest('auth', null);
   fastify.decorateRequest('authResource', null);
@@ -262,7 +301,7 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
       };
       return guard((request) => {
         if (request.auth !== null && request.auth !== undefined) return check(request);
-        const principal = hot.authenticate(toHttpRequest(request), false);
+        const principal = hot.authenticate(toHttpRequest(request, ids), false);
         if (principal instanceof Promise) {
           return principal.then((value) => {
             request.auth = value;
@@ -299,7 +338,7 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
         config: { public: route.public },
         // A guarded auth route authenticates inside its handler, which carries the mark.
         handler: (route.public ? markPublic : markGuard)(async (request, reply) =>
-          send(reply, await route.handle(toHttpRequest(request))),
+          send(reply, await route.handle(toHttpRequest(request, ids))),
         ),
       });
     }
@@ -321,7 +360,9 @@ Object.assign(plugin, {
  * answer their AuthErrors with the contract's bodies, and `fastify.sendAuthError` for your own
  * error handler. It never installs an error handler of the app: any other error keeps your
  * handler or Fastify's default. Set Fastify's `trustProxy` only behind a proxy you run: the
- * rate limiter keys on `request.ip`.
+ * rate limiter keys on `request.ip`. Request ids (the `requestId` option, on by default) make
+ * `request.id` gatehouse's id through `fastify.setGenReqId`, so pass your own generator as
+ * `requestId.generate` rather than Fastify's `genReqId`.
  *
  * @example
  * ```ts
@@ -344,6 +385,8 @@ export const gatehouseFastify = plugin;
 /**
  * Fastify's `frameworkErrors` option answering the errors Fastify raises before routing (a
  * malformed URL) with the contract's body: `Fastify({ frameworkErrors: contractFrameworkErrors })`.
+ * The answer carries the request id as the plugin's `requestId` option says (the defaults when
+ * the plugin is not registered on that instance).
  *
  * @example
  * ```ts
@@ -352,8 +395,13 @@ export const gatehouseFastify = plugin;
  */
 export function contractFrameworkErrors(
   error: Error,
-  _request: FastifyRequest,
+  request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  void send(reply, errorResponse(error, silentLogger));
+  const response = errorResponse(error, silentLogger);
+  // The plugin's request-id settings when it was registered on this instance, else the defaults.
+  const registered = requestIdsOf.get(request.server);
+  const ids = registered === undefined ? DEFAULT_REQUEST_IDS : registered;
+  if (ids !== null) response.headers[ids.header] = requestIdOf(request, ids)!;
+  void send(reply, response);
 }

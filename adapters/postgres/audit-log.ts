@@ -73,7 +73,12 @@ VALUES (coalesce(${fromMs('$1')}, now()), $2, $3, $4, $5, $6, $7::jsonb)`,
         clip(event.userId, MAX_USER_ID),
         clip(event.ip, MAX_IP),
         clip(event.userAgent, MAX_USER_AGENT),
-        metadataJson(event.metadata),
+        // The request id has no column of its own: it rides in the metadata (no migration).
+        metadataJson(
+          event.requestId === undefined
+            ? event.metadata
+            : { ...event.metadata, requestId: event.requestId },
+        ),
       ],
     );
   }

@@ -5,7 +5,7 @@
  *
  * The stores run every operation as one statement, so they work on any of these, shared by
  * as many stores and app instances as you like. Only {@link migrate} needs a transaction; see
- * {@link withTransaction} for how it gets one from each kind of client.
+ * `withTransaction` (internal to the stores) for how it gets one from each kind of client.
  *
  * @example
  * ```ts

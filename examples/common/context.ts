@@ -3,12 +3,14 @@ import { createPostgresStores } from 'gatehouse/postgres';
 import { createRedisStores, type RedisStores, withRedisRevocations } from 'gatehouse/redis';
 import { type Database, openDatabase } from './database.js';
 import type { ExampleConfig } from './env.js';
+import { createReadiness, type Readiness } from './health.js';
 import { identifierKey, signingKey } from './keys.js';
 import { createLogger, type JsonLogger } from './logger.js';
 import { createExampleMailer, type ExampleMailer } from './mailer.js';
 import { OrderRepository } from './orders.js';
 import { type ExampleRedis, openRedis } from './redis.js';
 import { seed } from './seed.js';
+import { type ExampleMetrics, startExampleMetrics } from './telemetry.js';
 
 /** Everything an example app needs, built the same way for Express and Fastify. */
 export interface ExampleContext {
@@ -30,6 +32,10 @@ export interface ExampleContext {
   redis?: string | undefined;
   /** Where reset and verification mails go: SMTP (SMTP_URL) or the log (development). */
   mail: ExampleMailer['transport'];
+  /** The checks of /readyz: the database, Redis (with REDIS_URL) and the mail outbox. */
+  readiness: Readiness;
+  /** With METRICS=1: the Prometheus metrics served at /metrics. */
+  metrics?: ExampleMetrics | undefined;
   /** Stops both instances' mail workers, then closes SMTP and the database. */
   close(): Promise<void>;
 }
@@ -112,7 +118,17 @@ export async function createExampleContext(
   } = {},
 ): Promise<ExampleContext> {
   const logger = given.logger ?? createLogger(config.LOG_LEVEL);
-  const db = given.database ?? (await openDatabase(config, logger));
+  // Registered as the global MeterProvider before any gatehouse instance exists: gatehouse's
+  // telemetry records into the global provider.
+  const metrics = config.METRICS ? await startExampleMetrics(logger) : undefined;
+  let db: Database;
+  try {
+    db = given.database ?? (await openDatabase(config, logger));
+  } catch (err) {
+    await metrics?.shutdown();
+    throw err;
+  }
+  if (metrics && db.poolUsage) metrics.observePool(db.poolUsage);
   const instances: ExampleAuth[] = [];
   let mailer: ExampleMailer | undefined;
   let redis: ExampleRedis | undefined;
@@ -163,7 +179,7 @@ export async function createExampleContext(
     const closeAll = async () => {
       await Promise.all(instances.map((instance) => instance.close()));
       mailer?.close();
-      await Promise.all([db.close(), redis?.close()]);
+      await Promise.all([db.close(), redis?.close(), metrics?.shutdown()]);
     };
     return {
       config,
@@ -175,6 +191,8 @@ export async function createExampleContext(
       embedded: db.embedded,
       redis: redis?.address,
       mail: mailer.transport,
+      readiness: createReadiness({ database: db.client, redis: redis?.client, mail: true, logger }),
+      metrics,
       close: closeAll,
     };
   } catch (err) {
@@ -182,6 +200,7 @@ export async function createExampleContext(
     mailer?.close();
     await redis?.close().catch(() => {});
     await db.close().catch(() => {});
+    await metrics?.shutdown().catch(() => {});
     throw err;
   }
 }

@@ -5,6 +5,7 @@ import { checkSchema, migrate, type Queryable } from 'gatehouse/postgres';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import type { ExampleConfig } from './env.js';
 import type { JsonLogger } from './logger.js';
+import type { PoolUsage } from './telemetry.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 
 /** The example's own table, beside gatehouse's: orders with a decimal total. */
@@ -23,6 +24,8 @@ export interface Database {
   client: Queryable;
   /** True for the embedded PGlite database (no DATABASE_URL). */
   embedded: boolean;
+  /** With DATABASE_URL: the pool's connections now (the metrics read it at each scrape). */
+  poolUsage?: () => PoolUsage;
   close(): Promise<void>;
 }
 
@@ -232,7 +235,17 @@ export async function openDatabase(
     lastPoolError = now;
     droppedSince = 0;
   });
-  const db: Database = { client: pool, embedded: false, close: () => pool.end() };
+  const db: Database = {
+    client: pool,
+    embedded: false,
+    poolUsage: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: pool.options.max,
+    }),
+    close: () => pool.end(),
+  };
   logger.info('database: PostgreSQL', { via: 'DATABASE_URL' });
   try {
     // One connection first: a refused port, a wrong password or an unknown database is reported

@@ -182,6 +182,14 @@ export const envSchema = z
       .enum(['true', 'false', '1', '0'])
       .default('false')
       .transform((v) => v === 'true' || v === '1'),
+    /**
+     * OpenTelemetry metrics (gatehouse's and the HTTP server's) exposed for Prometheus at
+     * `/metrics` on the app's own port: see docs/observability.md ("Prometheus").
+     */
+    METRICS: z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
   })
   .transform((env) => ({
     ...env,
@@ -291,6 +299,7 @@ const ENV_NAMES = [
   'MAIL_FROM',
   'PUBLIC_URL',
   'AUTH_REQUIRE_VERIFIED_EMAIL',
+  'METRICS',
 ] as const;
 
 /** A bad environment variable: the message names it and says why. */

@@ -77,6 +77,15 @@ export function printNextSteps(ctx: ExampleContext, url: string, framework: stri
       '  while Redis is down, login and the rate-limited routes answer 503 (fail closed); they recover by themselves',
     );
   }
+  lines.push(
+    '',
+    'Operations (docs/observability.md):',
+    `  curl -s ${url}/healthz    # the process is alive`,
+    `  curl -s ${url}/readyz     # the database${ctx.redis ? ', Redis' : ''} and the mail outbox answer`,
+    ctx.metrics
+      ? `  curl -s ${url}/metrics    # Prometheus (METRICS=1): keep it off the public internet`
+      : '  METRICS=1 adds /metrics for Prometheus',
+  );
   lines.push('', 'Stop with Ctrl+C.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }

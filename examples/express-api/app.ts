@@ -1,11 +1,23 @@
-import express, { type Request, type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { markPublic, type PublicUser } from 'gatehouse';
 import { gatehouseExpress } from 'gatehouse/express';
 import { MAX_BODY_BYTES, parseJsonBody, readRequestBody } from 'gatehouse/http';
 import type { ExampleContext } from '../common/context.js';
 import { type Caller, exampleHandlers } from '../common/handlers.js';
+import { livenessResponse, type OperationsResponse, readinessResponse } from '../common/health.js';
 import { refuseMissingHost } from '../common/http-server.js';
 import { PUBLIC_DIR, pageHeaders } from '../common/pages.js';
+import { OPERATIONS_PATHS, PROMETHEUS_CONTENT_TYPE } from '../common/telemetry.js';
+
+/** The template of the route that answered (`/api/users/:id`), never the raw path. */
+function routeOf(req: Request): string | undefined {
+  const path: unknown = req.route?.path;
+  return typeof path === 'string' ? `${req.baseUrl}${path}` : undefined;
+}
+
+function sendOperations(res: Response, answer: OperationsResponse): void {
+  res.status(answer.status).set(answer.headers).json(answer.body);
+}
 
 /** The example API on Express 5: the HTTP contract of ARCHITECTURE.md plus the login page. */
 export function buildExpressApp(ctx: ExampleContext) {
@@ -17,17 +29,23 @@ export function buildExpressApp(ctx: ExampleContext) {
   const pageGate = gatehouseExpress(ctx.cookieAuth, { prefix: '/app/api/auth' });
   const handlers = exampleHandlers(ctx);
 
+  // One line per request in the log and, with METRICS=1, its duration by route template and
+  // status. Health probes and scrapes are left out of both: they would drown the real requests.
   app.use((req, res, next) => {
     const start = performance.now();
-    res.on('finish', () =>
+    res.on('finish', () => {
+      const route = routeOf(req);
+      if (route !== undefined && OPERATIONS_PATHS.has(route)) return;
+      const ms = performance.now() - start;
       ctx.logger.request({
         method: req.method,
         path: req.path,
         status: res.statusCode,
-        durationMs: Math.round(performance.now() - start),
+        durationMs: Math.round(ms),
         ip: req.ip,
-      }),
-    );
+      });
+      ctx.metrics?.recordRequest(req.method, route, res.statusCode, ms / 1000);
+    });
     next();
   });
   // HTTP/1.1 without Host: 400 with the contract's body (Node's own check is off: http-server.ts).
@@ -48,6 +66,32 @@ export function buildExpressApp(ctx: ExampleContext) {
   };
   const caller = (req: Request): Caller => req.auth!;
   const loadUser = (req: Request) => handlers.loadUser(String(req.params.id));
+
+  // Operations: liveness, readiness and (METRICS=1) the Prometheus scrape. Public on purpose (a
+  // probe carries no token), outside every rate limit; docs/observability.md.
+  app.get(
+    '/healthz',
+    markPublic((_req: Request, res: Response) => sendOperations(res, livenessResponse())),
+  );
+  app.get(
+    '/readyz',
+    markPublic(async (_req: Request, res: Response) =>
+      sendOperations(res, readinessResponse(await ctx.readiness.check())),
+    ),
+  );
+  const metrics = ctx.metrics;
+  if (metrics) {
+    app.get(
+      '/metrics',
+      markPublic(async (_req: Request, res: Response) => {
+        const text = await metrics.scrape();
+        res
+          .status(200)
+          .set({ 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+        res.send(text);
+      }),
+    );
+  }
 
   app.use(gate.router);
   app.use(pageGate.router);

@@ -1,9 +1,10 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { PublicUser } from 'gatehouse';
 import { contractFrameworkErrors, gatehouseFastify } from 'gatehouse/fastify';
 import { MAX_BODY_BYTES, parseJsonBody } from 'gatehouse/http';
 import type { ExampleContext } from '../common/context.js';
 import { type Caller, exampleHandlers } from '../common/handlers.js';
+import { livenessResponse, type OperationsResponse, readinessResponse } from '../common/health.js';
 import {
   answerClientError,
   answerUnsupportedExpectation,
@@ -11,9 +12,14 @@ import {
   refuseMissingHost,
   timeoutsOf,
 } from '../common/http-server.js';
+import { OPERATIONS_PATHS, PROMETHEUS_CONTENT_TYPE } from '../common/telemetry.js';
 import { registerCookieAuthRoutes, registerPages } from './pages.js';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
+
+function sendOperations(reply: FastifyReply, answer: OperationsResponse): FastifyReply {
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
 
 /** The example API on Fastify 5: the same HTTP contract and pages as the Express example. */
 export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInstance> {
@@ -30,6 +36,24 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
   app.server.on('checkExpectation', answerUnsupportedExpectation);
   // HTTP/1.1 without Host: 400 with the contract's body (Node's own check is off: http-server.ts).
   app.addHook('onRequest', async (request) => refuseMissingHost(request.raw));
+  // One line per request in the log and, with METRICS=1, its duration by route template and
+  // status. Health probes and scrapes are left out of both: they would drown the real requests.
+  // Added before any plugin, so every route has it (an encapsulated plugin registered earlier
+  // would not inherit it).
+  app.addHook('onResponse', async (request, reply) => {
+    // The template of the route that answered (`/api/users/:id`); undefined for a 404.
+    const route = request.routeOptions.url;
+    if (route !== undefined && OPERATIONS_PATHS.has(route)) return;
+    ctx.logger.request({
+      method: request.method,
+      path: request.url.split('?')[0] ?? request.url,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime),
+      ip: request.ip,
+    });
+    ctx.metrics?.recordRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
   await app.register(gatehouseFastify, { auth: ctx.auth, notFoundHandler: true });
   // The example answers every error with the contract's body (gatehouse maps only its own).
   app.setErrorHandler((error, _request, reply) => app.sendAuthError(reply, error));
@@ -39,15 +63,24 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
   registerPages(app);
   const handlers = exampleHandlers(ctx);
 
-  app.addHook('onResponse', async (request, reply) => {
-    ctx.logger.request({
-      method: request.method,
-      path: request.url.split('?')[0] ?? request.url,
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime),
-      ip: request.ip,
+  // Operations: liveness, readiness and (METRICS=1) the Prometheus scrape. Public on purpose (a
+  // probe carries no token), outside every rate limit; docs/observability.md.
+  app.get('/healthz', { config: { public: true } }, async (_request, reply) =>
+    sendOperations(reply, livenessResponse()),
+  );
+  app.get('/readyz', { config: { public: true } }, async (_request, reply) =>
+    sendOperations(reply, readinessResponse(await ctx.readiness.check())),
+  );
+  const metrics = ctx.metrics;
+  if (metrics) {
+    app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
+      const text = await metrics.scrape();
+      return reply
+        .code(200)
+        .headers({ 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' })
+        .send(text);
     });
-  });
+  }
 
   const caller = (request: FastifyRequest): Caller => request.auth!;
   const loadUser = (request: FastifyRequest) => handlers.loadUser((request as WithId).params.id);

@@ -16,6 +16,12 @@ export interface RequestContext {
   /** Client IP address, as resolved by the adapter. */
   ip?: string | undefined;
   userAgent?: string | undefined;
+  /**
+   * The request's id (the adapters' `X-Request-Id`, taken when valid or made): it goes into the
+   * event's `requestId`, so an event can be matched with the log lines and the response of its
+   * request.
+   */
+  requestId?: string | undefined;
 }
 
 /** The fields of an event that the caller supplies; the emitter adds the timestamp. */
@@ -66,19 +72,21 @@ export class AuditEmitter {
     if (input.userId !== undefined) event.userId = input.userId;
     if (input.context?.ip !== undefined) event.ip = input.context.ip;
     if (input.context?.userAgent !== undefined) event.userAgent = input.context.userAgent;
+    if (input.context?.requestId !== undefined) event.requestId = input.context.requestId;
     try {
       const result = this.#sink(event);
       if (result && typeof (result as Promise<void>).catch === 'function') {
-        (result as Promise<void>).catch((err: unknown) => this.#sinkFailed(err, event.event));
+        (result as Promise<void>).catch((err: unknown) => this.#sinkFailed(err, event));
       }
     } catch (err) {
-      this.#sinkFailed(err, event.event);
+      this.#sinkFailed(err, event);
     }
   }
 
-  #sinkFailed(err: unknown, event: AuditEventName): void {
+  #sinkFailed(err: unknown, event: AuditEvent): void {
     this.#logger.error('audit sink failed', {
-      event,
+      event: event.event,
+      ...(event.requestId === undefined ? {} : { requestId: event.requestId }),
       error: err instanceof Error ? err.message : String(err),
     });
   }

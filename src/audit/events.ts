@@ -33,7 +33,8 @@ export type AuditEventName =
   | 'MAIL_FAILED';
 
 /**
- * One security event, in the seed's audit format. It never carries a password, a hash or a
+ * One security event, in the seed's audit format (plus `requestId`, present when the event
+ * happened while an adapter handled a request). It never carries a password, a hash or a
  * token; the email appears only as a keyed hash (`metadata.emailHash`).
  *
  * @example
@@ -43,6 +44,7 @@ export type AuditEventName =
  *   event: 'LOGIN_FAILED',
  *   status: 'failure',
  *   ip: '203.0.113.7',
+ *   requestId: 'b7f0c9a2-5d1e-4c47-9b0e-3f5a6c7d8e9f',
  *   metadata: { reason: 'wrong_password', emailHash: '9f2c…' },
  * };
  * ```
@@ -55,6 +57,11 @@ export interface AuditEvent {
   userId?: string;
   ip?: string;
   userAgent?: string;
+  /**
+   * The id of the request behind the event (the `X-Request-Id` of its response); absent for an
+   * event outside a request (a direct call without it in the context).
+   */
+  requestId?: string;
   metadata: Record<string, unknown>;
 }
 

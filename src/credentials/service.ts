@@ -10,6 +10,7 @@ import type {
   UserRecord,
   UserStore,
 } from '../stores/types.js';
+import { noopTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { normalizeEmail, requireEmail } from './email.js';
 
 /**
@@ -60,6 +61,8 @@ export interface CredentialServiceOptions {
   clock: Clock;
   logger: Logger;
   audit: AuditEmitter;
+  /** Counts each lock taken (`gatehouse.lockouts`). @default off */
+  telemetry?: Telemetry;
 }
 
 const MAX_NAME_LENGTH = 100;
@@ -288,6 +291,7 @@ export class CredentialService {
     userId: string | undefined,
     context: RequestContext,
   ): void {
+    (this.#o.telemetry ?? noopTelemetry).lockout();
     this.#o.audit.emit({
       event: 'ACCOUNT_LOCKED',
       status: 'failure',

@@ -25,6 +25,12 @@ import { type CookieAttributes, parseCookies, serializeCookie } from './cookies.
 import { CsrfProtection, isSessionIdShape } from './csrf.js';
 import { PUBLIC_RECOVERY_ROUTES, recoveryRoutes, SIGN_UP_ACCEPTED } from './recovery-routes.js';
 import { clientIp, type HttpRequest, headerValue, rateLimitKeyOfIp } from './request.js';
+import {
+  isValidRequestId,
+  type RequestIdOptions,
+  type RequestIds,
+  resolveRequestIds,
+} from './request-id.js';
 import { errorResponse, type HttpResponse, jsonResponse, requestFailureLogOf } from './response.js';
 import { routePrefixOf } from './route-prefix.js';
 
@@ -66,6 +72,13 @@ export interface AuthHttpOptions {
    * whitespace or control characters; INVALID_CONFIG otherwise). @default '/api/auth'
    */
   prefix?: string;
+  /**
+   * Request ids: an incoming `X-Request-Id` is taken when valid, else one is made; it goes on
+   * the response and into the audit events and log lines of the request. `false` turns them
+   * off. See {@link RequestIdOptions} and docs/observability.md.
+   * @default {} (on: `X-Request-Id`, incoming ids trusted, UUIDs, on every response)
+   */
+  requestId?: RequestIdOptions | false;
 }
 
 /**
@@ -174,6 +187,10 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
   const internals = internalsOf(auth);
   // Validated before it becomes route paths and the refresh cookie's Path.
   const prefix = routePrefixOf(options.prefix ?? '/api/auth');
+  const requestIds: RequestIds | null = resolveRequestIds(
+    options.requestId,
+    'Invalid auth routes options',
+  );
   // The routes anyone may call; every other one authenticates its caller first.
   const publicPaths = new Set([
     ...['register', 'login', 'refresh', 'csrf', ...PUBLIC_RECOVERY_ROUTES].map(
@@ -193,7 +210,32 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
 
   function contextOf(request: HttpRequest): RequestContext {
     const userAgent = headerValue(request.headers, 'user-agent');
-    return { ip: clientIp(request.ip), userAgent: userAgent?.slice(0, 512) };
+    return {
+      ip: clientIp(request.ip),
+      userAgent: userAgent?.slice(0, 512),
+      requestId: requestIds === null ? undefined : request.requestId,
+    };
+  }
+
+  /**
+   * The id of a request reaching a route: the adapter's (valid by construction in ours), else
+   * one taken from the headers or made, recorded on the request for its audit context.
+   */
+  function requestIdFor(request: HttpRequest): string | undefined {
+    if (requestIds === null) return undefined;
+    const given = request.requestId;
+    if (given !== undefined && isValidRequestId(given)) return given;
+    const id = given === undefined ? requestIds.idOf(request.headers) : requestIds.generate();
+    request.requestId = id;
+    return id;
+  }
+
+  /** The response with the request's id header, when request ids are on. */
+  function withRequestId(response: HttpResponse, requestId: string | undefined): HttpResponse {
+    if (requestIds !== null && requestId !== undefined) {
+      response.headers[requestIds.header] = requestId;
+    }
+    return response;
   }
 
   function cookiesOf(request: HttpRequest): Map<string, string> | null {
@@ -358,7 +400,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     return verified instanceof Promise ? verified.then(csrfChecked) : csrfChecked(verified);
   }
 
-  /** {@link authenticateNow}, always as a promise. */
+  /** The guard of `authenticate`, always as a promise. */
   async function authenticate(
     request: HttpRequest,
     authenticateOptions: AuthenticateOptions = {},
@@ -459,7 +501,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     );
   }
 
-  /** {@link authorizeNow}, always as a promise. */
+  /** The guard of `authorize`, always as a promise. */
   async function authorize(
     principal: AccessPrincipal | null | undefined,
     permission: string,
@@ -484,12 +526,19 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       path,
       public: publicPaths.has(path),
       async handle(request) {
+        const requestId = requestIdFor(request);
+        let response: HttpResponse;
         try {
-          return await run(request);
+          response = await run(request);
         } catch (err) {
-          const response = errorResponse(err, requestFailureLogOf(logger, internals.clock));
-          return onError ? onError(response, err) : response;
+          const failed = errorResponse(
+            err,
+            requestFailureLogOf(logger, internals.clock),
+            requestId,
+          );
+          response = onError ? onError(failed, err) : failed;
         }
+        return withRequestId(response, requestId);
       },
     };
   }
@@ -711,11 +760,19 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     prefix,
     authenticate,
     authorize,
-    /** The contract's error response for anything thrown (logged when it is not an AuthError). */
-    errorResponse(err: unknown): HttpResponse {
-      return errorResponse(err, requestFailureLogOf(logger, internals.clock));
+    /**
+     * The contract's error response for anything thrown (logged when it is not an AuthError).
+     * `requestId`, the request's id, goes into that log line and on the response's header.
+     */
+    errorResponse(err: unknown, requestId?: string): HttpResponse {
+      return withRequestId(
+        errorResponse(err, requestFailureLogOf(logger, internals.clock), requestId),
+        requestId,
+      );
     },
-    /** Request context (client IP, user agent) for audit events. */
+    /** The request-id settings of the adapters (null when off). */
+    requestIds,
+    /** Request context (client IP, user agent, request id) for audit events. */
     contextOf,
   };
   hotPaths.set(http, { authenticate: authenticateNow, authorize: authorizeNow });

@@ -14,6 +14,8 @@ export type { CsrfBinding, CsrfRejection } from './csrf.js';
 export { CsrfProtection } from './csrf.js';
 export type { HttpRequest } from './request.js';
 export { clientIp, countRawHeader, headerValue } from './request.js';
+export type { RequestIdOptions } from './request-id.js';
+export { isValidRequestId } from './request-id.js';
 export type { HttpResponse, RequestFailureLog } from './response.js';
 export {
   createRequestFailureLog,

@@ -5,7 +5,7 @@ import { type Clock, type Logger, systemClock } from '../runtime.js';
 /**
  * How failures during an outage are logged: the first one at once with its cause, then at most
  * one summary line per interval with the count of failures it stands for, and one line when the
- * outage ends. Used by `errorResponse` for 503s ({@link createRequestFailureLog}) and by
+ * outage ends. Used by `errorResponse` for 503s (`createRequestFailureLog` of `gatehouse/http`) and by
  * `gatehouse/postgres` for a database that cannot be reached (`trackOutages`).
  *
  * @example
@@ -187,8 +187,12 @@ export class OutageLog {
     this.#end = end;
   }
 
-  /** Records one failure. */
-  failed(cause: unknown): void {
+  /**
+   * Records one failure. `request` (the failing request's id) goes into the line written for
+   * this failure, when one is: the first of an outage. Summary lines stand for many requests
+   * and carry none.
+   */
+  failed(cause: unknown, request?: Record<string, unknown>): void {
     const now = this.#options.clock.now();
     this.#settle(now);
     const outage = this.#outage;
@@ -203,7 +207,10 @@ export class OutageLog {
         backPending: false,
         reportedBack: false,
       };
-      this.#write(now, 'error', this.#messages.unavailable, describeCause(cause));
+      this.#write(now, 'error', this.#messages.unavailable, {
+        ...request,
+        ...describeCause(cause),
+      });
       if (this.#end === 'quiet') this.#arm(now + this.#options.intervalMs);
       return;
     }

@@ -33,6 +33,12 @@ export interface HttpRequest {
   ip: string | undefined;
   /** The raw body bytes (already size-limited by the adapter), or undefined for none. */
   body?: Uint8Array | undefined;
+  /**
+   * The request's id (see `RequestIdOptions`), for the audit events and log lines of the request
+   * and the response's header. When an adapter with request ids on leaves it undefined, the auth
+   * routes make one and record it here.
+   */
+  requestId?: string | undefined;
 }
 
 /**

@@ -116,8 +116,11 @@ function fromFrameworkError(err: unknown): AuthError | null {
  * ```
  */
 export interface RequestFailureLog {
-  /** Logs one request that failed with `status` (500 or above) because of `err`. */
-  failed(err: unknown, status: number): void;
+  /**
+   * Logs one request that failed with `status` (500 or above) because of `err`; `requestId`, the
+   * request's id when known, goes into the line of that request.
+   */
+  failed(err: unknown, status: number, requestId?: string): void;
 }
 
 const REQUEST_OUTAGE_MESSAGES = {
@@ -129,9 +132,10 @@ const REQUEST_OUTAGE_MESSAGES = {
 function requestFailureLog(options: ResolvedOutageLogOptions): RequestFailureLog {
   const unavailable = new OutageLog(options, REQUEST_OUTAGE_MESSAGES, 'quiet');
   return {
-    failed(err, status) {
-      if (status === 503) unavailable.failed(err);
-      else options.logger.error('request failed', describe(err));
+    failed(err, status, requestId) {
+      const request = requestId === undefined ? undefined : { requestId };
+      if (status === 503) unavailable.failed(err, request);
+      else options.logger.error('request failed', { ...request, ...describe(err) });
     },
   };
 }
@@ -190,18 +194,24 @@ function isRequestFailureLog(log: Logger | RequestFailureLog): log is RequestFai
  * Server errors are logged through `log`: a {@link RequestFailureLog}, or a `Logger` (then
  * through the one throttle shared by everything logging to that logger). A 500 is logged each
  * time with its stack; 503s (unavailable) are throttled so an outage does not flood the log.
+ * `requestId`, the request's id when known, goes into the line logged for this request (the
+ * response's header is the caller's: `AuthHttp.errorResponse` sets it).
  *
  * @example
  * ```ts
- * const { status, headers, body } = errorResponse(err, logger);
+ * const { status, headers, body } = errorResponse(err, logger, req.requestId);
  * res.writeHead(status, headers).end(body);
  * ```
  */
-export function errorResponse(err: unknown, log: Logger | RequestFailureLog): HttpResponse {
+export function errorResponse(
+  err: unknown,
+  log: Logger | RequestFailureLog,
+  requestId?: string,
+): HttpResponse {
   let error = isAuthError(err) ? err : fromFrameworkError(err);
   if (error === null || error.status >= 500) {
     const status = error !== null && error.status !== 500 ? error.status : 500;
-    (isRequestFailureLog(log) ? log : requestFailureLogOf(log)).failed(err, status);
+    (isRequestFailureLog(log) ? log : requestFailureLogOf(log)).failed(err, status, requestId);
     // A generic message, but a 503's Retry-After (a full bcrypt queue, a breached-password
     // service down) is kept: it tells the client when to come back, and reveals nothing.
     const retryAfter = error !== null && status === 503 ? error.retryAfter : undefined;

@@ -11,6 +11,7 @@ import type {
   TokenStore,
   UserStore,
 } from '../stores/types.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { AccessPrincipal } from '../tokens/access-token.js';
 
 /** The stores an instance uses (the configured ones or the memory defaults). */
@@ -36,6 +37,11 @@ export interface AuthInternals {
   readonly audit: AuditEmitter;
   /** The per-IP rate limiter of the adapters' routes (`rateLimits`). */
   readonly rateLimiter: RateLimiter;
+  /**
+   * The instance's metrics and spans (src/telemetry/): the shared frozen no-op when telemetry is
+   * off, so a call costs nothing; check `telemetry.enabled` before building anything for it.
+   */
+  readonly telemetry: Telemetry;
   /**
    * `auth.verifyAccessToken` for the adapters' hot path: the principal itself (no promise) on a
    * cache hit whose session state is known synchronously, a promise otherwise; throws or

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AuditEmitter } from '../audit/emitter.js';
 import type { Clock, Logger } from '../runtime.js';
 import type { MailOutboxStore, OutboxMessage } from '../stores/types.js';
+import { noopTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { parseOptions } from '../validation.js';
 import type { Mailer } from './message.js';
 
@@ -197,8 +198,19 @@ const globalTimers: MailWorkerTimers = {
  * ```
  */
 export function createMailWorker(options: MailWorkerOptions): MailWorker {
+  return createInstrumentedMailWorker(options, noopTelemetry);
+}
+
+/**
+ * {@link createMailWorker} counting each delivery attempt as `gatehouse.mail.deliveries
+ * {outcome}` (internal: createAuth's worker).
+ */
+export function createInstrumentedMailWorker(
+  options: MailWorkerOptions,
+  telemetry: Telemetry,
+): MailWorker {
   const parsed = parseOptions(optionsSchema, options, 'mail worker options');
-  return new OutboxWorker({ ...parsed, timers: parsed.timers ?? globalTimers });
+  return new OutboxWorker({ ...parsed, timers: parsed.timers ?? globalTimers }, telemetry);
 }
 
 type ResolvedOptions = z.output<typeof optionsSchema> & { timers: MailWorkerTimers };
@@ -217,9 +229,11 @@ class OutboxWorker implements MailWorker {
   /** Retry times this worker scheduled, so it wakes for them sooner than the next poll. */
   readonly #retryTimes = new Set<number>();
   #claimFailing = false;
+  readonly #telemetry: Telemetry;
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, telemetry: Telemetry) {
     this.#o = options;
+    this.#telemetry = telemetry;
   }
 
   start(): void {
@@ -350,9 +364,11 @@ class OutboxWorker implements MailWorker {
     try {
       await this.#send(message);
     } catch (err) {
-      await this.#failed(message, err);
+      const givenUp = await this.#failed(message, err);
+      this.#telemetry.mailDelivery(givenUp ? 'failed' : 'retry');
       return 'failed';
     }
+    this.#telemetry.mailDelivery('sent');
     try {
       await store.markDelivered(message.id, clock.now());
     } catch (err) {
@@ -391,7 +407,8 @@ class OutboxWorker implements MailWorker {
     }
   }
 
-  async #failed(message: OutboxMessage, err: unknown): Promise<void> {
+  /** Records a failed attempt; true when the message was given up (no retry). */
+  async #failed(message: OutboxMessage, err: unknown): Promise<boolean> {
     const { store, clock, logger, audit, retry } = this.#o;
     const error = causeOf(err, message);
     const now = clock.now();
@@ -418,7 +435,7 @@ class OutboxWorker implements MailWorker {
         emailHash: audit.hashEmail(message.to),
         error,
       });
-      return;
+      return true;
     }
     const delayMs = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempts - 1));
     const retryAt = now + delayMs;
@@ -439,6 +456,7 @@ class OutboxWorker implements MailWorker {
       retryInMs: delayMs,
       error,
     });
+    return false;
   }
 }
 

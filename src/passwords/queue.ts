@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { AuthError } from '../errors.js';
 import type { Clock } from '../runtime.js';
+import { noopTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import type { PasswordHasher } from './hasher.js';
 
 /** libuv's own bounds and default for `UV_THREADPOOL_SIZE`. */
@@ -129,12 +130,35 @@ export class HashQueue {
 
 /**
  * Wraps any {@link PasswordHasher} so that its `hash` and `verify` run through `queue`.
- * `costOf` and `needsRehash` are cheap string checks and pass straight through.
+ * `costOf` and `needsRehash` are cheap string checks and pass straight through. With telemetry
+ * on, each operation's own duration (not its wait in the queue) is recorded as
+ * `gatehouse.password.hash.duration {operation}`.
  */
-export function queuedHasher(hasher: PasswordHasher, queue: HashQueue): PasswordHasher {
+export function queuedHasher(
+  hasher: PasswordHasher,
+  queue: HashQueue,
+  telemetry: Telemetry = noopTelemetry,
+): PasswordHasher {
+  if (!telemetry.enabled) {
+    return {
+      hash: (password, cost) => queue.run(() => hasher.hash(password, cost)),
+      verify: (password, stored) => queue.run(() => hasher.verify(password, stored)),
+      costOf: (stored) => hasher.costOf(stored),
+      needsRehash: (stored, cost) => hasher.needsRehash(stored, cost),
+    };
+  }
+  async function timed<T>(operation: 'hash' | 'verify', run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      telemetry.passwordHashDuration((performance.now() - started) / 1000, operation);
+    }
+  }
   return {
-    hash: (password, cost) => queue.run(() => hasher.hash(password, cost)),
-    verify: (password, stored) => queue.run(() => hasher.verify(password, stored)),
+    hash: (password, cost) => queue.run(() => timed('hash', () => hasher.hash(password, cost))),
+    verify: (password, stored) =>
+      queue.run(() => timed('verify', () => hasher.verify(password, stored))),
     costOf: (stored) => hasher.costOf(stored),
     needsRehash: (stored, cost) => hasher.needsRehash(stored, cost),
   };

@@ -4,6 +4,7 @@ import { durationSchema } from '../duration.js';
 import { AuthError } from '../errors.js';
 import type { Clock } from '../runtime.js';
 import type { RateLimitStore } from '../stores/types.js';
+import { noopTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 
 /**
  * A limit of `limit` requests per `windowMs` milliseconds (fixed windows).
@@ -163,7 +164,7 @@ export const rateLimitsSchema = z
   .strict();
 
 /**
- * The outcome of {@link RateLimiter.check}.
+ * The outcome of `auth.enforceRateLimit` (and the limiter of the auth routes).
  *
  * @example
  * ```ts
@@ -193,6 +194,11 @@ export interface RateLimiterOptions {
   rules: Partial<RateLimitRules>;
   /** Receives a RATE_LIMITED event for each refused request. */
   audit?: Pick<AuditEmitter, 'emit'>;
+  /**
+   * Counts each refusal (`gatehouse.rate_limited {route}`; a refused login or refresh is also a
+   * `gatehouse.login.attempts {outcome=rate_limited}` or `gatehouse.refresh {outcome=rate_limited}`).
+   */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -217,12 +223,14 @@ export class RateLimiter {
   readonly #clock: Clock;
   readonly #rules: Partial<RateLimitRules>;
   readonly #audit: Pick<AuditEmitter, 'emit'> | undefined;
+  readonly #telemetry: Telemetry;
 
   constructor(options: RateLimiterOptions) {
     this.#store = options.store;
     this.#clock = options.clock;
     this.#rules = options.rules;
     this.#audit = options.audit;
+    this.#telemetry = options.telemetry ?? noopTelemetry;
   }
 
   /** The rule of a route, or false when the route is not limited. */
@@ -240,6 +248,7 @@ export class RateLimiter {
       windowMs: rule.windowMs,
       limit: rule.limit,
     });
+    if (!result.allowed) this.#refused(route);
     return {
       allowed: result.allowed,
       remaining: Math.max(0, rule.limit - result.count),
@@ -268,6 +277,14 @@ export class RateLimiter {
       throw new AuthError('RATE_LIMITED', undefined, { retryAfter: decision.retryAfter });
     }
     return decision;
+  }
+
+  #refused(route: RateLimitedRoute): void {
+    const telemetry = this.#telemetry;
+    if (!telemetry.enabled) return;
+    telemetry.rateLimited(route);
+    if (route === 'login') telemetry.loginAttempt('rate_limited');
+    else if (route === 'refresh') telemetry.refresh('rate_limited');
   }
 
   /** Forgets the counter of `key` on `route` (e.g. after an operator unblocks a client). */

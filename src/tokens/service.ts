@@ -3,6 +3,8 @@ import type { AuditEventName } from '../audit/events.js';
 import { AuthError } from '../errors.js';
 import { type Clock, type Logger, type RandomSource, silentLogger } from '../runtime.js';
 import type { SessionRecord, TokenStore, UserStore } from '../stores/types.js';
+import { refreshOutcomeOf, verificationRejectReason } from '../telemetry/outcomes.js';
+import { noopTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import {
   type AccessPrincipal,
   AccessTokenCodec,
@@ -55,6 +57,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export interface TokenRequestContext {
   ip?: string | undefined;
   userAgent?: string | undefined;
+  /** The request's id (X-Request-Id), carried into log lines and audit events. */
+  requestId?: string | undefined;
 }
 
 /**
@@ -143,7 +147,15 @@ export interface TokenServiceDependencies {
   random: RandomSource;
   audit: TokenAuditEmitter;
   logger?: Logger;
+  /**
+   * Counts verifications (`gatehouse.token.verifications`) and refreshes (`gatehouse.refresh`),
+   * and traces a verification that missed the cache. @default off
+   */
+  telemetry?: Telemetry;
 }
+
+/** The attributes of the span of a verification that missed the cache. */
+const VERIFY_SPAN_ATTRIBUTES = Object.freeze({ 'gatehouse.token.type': 'access' });
 
 /**
  * The token half of gatehouse: access JWTs, refresh-token families with rotation and reuse
@@ -173,6 +185,9 @@ export interface TokenServiceDependencies {
 export function createTokenService(deps: TokenServiceDependencies) {
   const { options, store, users, clock, random, audit } = deps;
   const logger = deps.logger ?? silentLogger;
+  const telemetry = deps.telemetry ?? noopTelemetry;
+  // Read once: with telemetry off, the verify path only tests this boolean.
+  const counting = telemetry.enabled;
 
   let keyInputs: TokenKeyInput[];
   if (options.keys) {
@@ -223,6 +238,12 @@ export function createTokenService(deps: TokenServiceDependencies) {
     return err;
   }
 
+  /** `refused` for an access token, counted as a rejected verification. */
+  function refusedAccess(err: unknown): unknown {
+    if (counting) telemetry.tokenVerification('rejected', verificationRejectReason(err));
+    return refused(err, 'access token');
+  }
+
   /**
    * The verify path shared by `verifyAccessToken` and the HTTP layer: a cache hit is one LRU
    * lookup, the expiry check and the session's state, returned without a promise when the state
@@ -248,13 +269,24 @@ export function createTokenService(deps: TokenServiceDependencies) {
     return checkSession(token, cached, now, true);
   }
 
+  /**
+   * A verification that missed the cache: in a `gatehouse.verify` span when it runs inside a
+   * traced (recording) span, never as a root span of its own.
+   */
   function verifyUncached(token: string): AccessPrincipal | Promise<AccessPrincipal> {
+    if (!counting) return verifyUncachedNow(token);
+    return telemetry.withinTrace('gatehouse.verify', VERIFY_SPAN_ATTRIBUTES, () =>
+      verifyUncachedNow(token),
+    );
+  }
+
+  function verifyUncachedNow(token: string): AccessPrincipal | Promise<AccessPrincipal> {
     const now = clock.now();
     let entry: VerifiedAccessToken;
     try {
       entry = codec.verifySync(token, now);
     } catch (err) {
-      throw refused(err, 'access token');
+      throw refusedAccess(err);
     }
     return checkSession(token, entry, now, false);
   }
@@ -268,15 +300,15 @@ export function createTokenService(deps: TokenServiceDependencies) {
   ): AccessPrincipal | Promise<AccessPrincipal> {
     let state: SessionState;
     try {
-      state = sessions.get(entry.principal.sessionId);
+      state = sessions.get(entry.principal.sessionId, now);
     } catch (err) {
-      throw hit ? dropped(token, err) : refused(err, 'access token');
+      throw hit ? dropped(token, err) : refusedAccess(err);
     }
     if (!isThenable(state)) return accepted(token, entry, state, now, hit);
     return Promise.resolve(state).then(
       (session) => accepted(token, entry, session, now, hit),
       (err: unknown) => {
-        throw hit ? dropped(token, err) : refused(err, 'access token');
+        throw hit ? dropped(token, err) : refusedAccess(err);
       },
     );
   }
@@ -297,9 +329,10 @@ export function createTokenService(deps: TokenServiceDependencies) {
       now >= session.expiresAt
     ) {
       const err = tokenRejected('session_ended');
-      throw hit ? dropped(token, err) : refused(err, 'access token');
+      throw hit ? dropped(token, err) : refusedAccess(err);
     }
     if (!hit) verified?.set(cacheKeyOf(token), { token, verified: entry });
+    if (counting) telemetry.tokenVerification(hit ? 'cache_hit' : 'cache_miss');
     return principal;
   }
 
@@ -307,7 +340,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
   function dropped(token: string, err: unknown): unknown {
     const key = cacheKeyOf(token);
     if (verified?.peek(key)?.token === token) verified.delete(key);
-    return refused(err, 'access token');
+    return refusedAccess(err);
   }
 
   function issueAccessToken(subject: AccessTokenSubject, now: number, expiresAt?: number) {
@@ -399,7 +432,11 @@ export function createTokenService(deps: TokenServiceDependencies) {
           case 'reused': {
             const { id: sessionId, userId } = result.session;
             sessions.forgetSession(sessionId);
-            logger.warn('refresh token reuse detected; session revoked', { userId, sessionId });
+            logger.warn('refresh token reuse detected; session revoked', {
+              userId,
+              sessionId,
+              ...(context.requestId === undefined ? {} : { requestId: context.requestId }),
+            });
             audit.emit({
               event: 'TOKEN_REUSE_DETECTED',
               status: 'failure',
@@ -437,8 +474,10 @@ export function createTokenService(deps: TokenServiceDependencies) {
           context,
           metadata: { sessionId: session.id },
         });
+        telemetry.refresh('success');
         return { token, refreshToken: next, expiresIn };
       } catch (err) {
+        telemetry.refresh(refreshOutcomeOf(err));
         throw refused(err, 'refresh token');
       }
     },
@@ -522,7 +561,11 @@ export function createTokenService(deps: TokenServiceDependencies) {
         if (result.status === 'revoked') return null;
         sessions.forgetSession(sessionId);
         if (result.status === 'reused') {
-          logger.warn('refresh token reuse detected; session revoked', { userId, sessionId });
+          logger.warn('refresh token reuse detected; session revoked', {
+            userId,
+            sessionId,
+            ...(context.requestId === undefined ? {} : { requestId: context.requestId }),
+          });
           audit.emit({
             event: 'TOKEN_REUSE_DETECTED',
             status: 'failure',

@@ -19,6 +19,8 @@ export const WATCHED_REVOCATION_CACHE_TTL_MS = 30_000;
 
 interface CachedSession {
   session: SessionRecord | null;
+  /** The clock time up to which this state may be served (stored at + ttl). */
+  until: number;
 }
 
 /**
@@ -31,7 +33,9 @@ interface CachedSession {
  *   served silently): one warning when it goes down, one info line when it is back.
  * - a store without a watch and `ttlMs` > 0: a state may be reused for at most `ttlMs`; only
  *   revocations made through this process drop it at once.
- * A hit is returned synchronously (not a promise). `ttlMs` undefined takes the default rule:
+ * A hit is returned synchronously (not a promise), checked against the caller's `now` when it
+ * passes one (the verify path's own clock reading: one clock read per request, not two).
+ * `ttlMs` undefined takes the default rule:
  * {@link WATCHED_REVOCATION_CACHE_TTL_MS} with a watch, 0 without. The watch is opened at the
  * first read and closed by {@link SessionStateReader.close}.
  *
@@ -45,6 +49,8 @@ interface CachedSession {
  */
 export class SessionStateReader {
   readonly #store: TokenStore;
+  readonly #clock: Clock;
+  readonly #ttl: number;
   readonly #logger: Logger;
   readonly #cache: LRUCache<string, CachedSession> | null;
   /** Whether the cache depends on the store's watch (a store with `watchRevocations`). */
@@ -68,20 +74,16 @@ export class SessionStateReader {
     logger?: Logger;
   }) {
     this.#store = store;
+    this.#clock = clock;
     this.#logger = logger;
     const watchable = typeof store.watchRevocations === 'function';
     const ttl = ttlMs ?? (watchable ? WATCHED_REVOCATION_CACHE_TTL_MS : 0);
+    this.#ttl = ttl;
     this.#watched = watchable && ttl > 0;
+    // The TTL is kept in the entry (checked against the injected clock, or the caller's reading
+    // of it), not by lru-cache: its TTL would read the clock a second time on every hit.
     this.#cache =
-      ttl > 0
-        ? new LRUCache<string, CachedSession>({
-            max: REVOCATION_CACHE_MAX_ENTRIES,
-            ttl,
-            // Read the injected clock on every check (the default caches it for 1 ms of real time).
-            ttlResolution: 0,
-            perf: { now: () => clock.now() },
-          })
-        : null;
+      ttl > 0 ? new LRUCache<string, CachedSession>({ max: REVOCATION_CACHE_MAX_ENTRIES }) : null;
   }
 
   /** Whether a cached state may be served now (for tests and metrics). */
@@ -92,9 +94,10 @@ export class SessionStateReader {
 
   /**
    * The session's state: synchronously from the cache when it may be trusted, otherwise a
-   * promise of the store's answer.
+   * promise of the store's answer. `now`: the injected clock's current time when the caller
+   * has just read it (a cached state is served while `now` <= the time it was cached + TTL).
    */
-  get(sessionId: string): Promise<SessionRecord | null> | SessionRecord | null {
+  get(sessionId: string, now?: number): Promise<SessionRecord | null> | SessionRecord | null {
     const cache = this.#cache;
     if (cache === null) return this.#store.getSession(sessionId);
     if (this.#watched) {
@@ -104,11 +107,16 @@ export class SessionStateReader {
       return this.#store.getSession(sessionId);
     }
     const cached = cache.get(sessionId);
-    if (cached !== undefined) return cached.session;
+    if (cached !== undefined) {
+      if ((now ?? this.#clock.now()) <= cached.until) return cached.session;
+      cache.delete(sessionId);
+    }
     const epoch = this.#epoch;
     return this.#store.getSession(sessionId).then((session) => {
       // An event (or a change of the watch) while the read ran may concern this very state.
-      if (this.#epoch === epoch && this.caching) cache.set(sessionId, { session });
+      if (this.#epoch === epoch && this.caching) {
+        cache.set(sessionId, { session, until: this.#clock.now() + this.#ttl });
+      }
       return session;
     });
   }

@@ -4,12 +4,21 @@
 // cache hit, the common case), and a fresh token on every request (a pool of distinct valid
 // tokens larger than the cache: every request is a signature check).
 import { loadRound, roundProblem, type TokenFeed, TokenPool } from './load.js';
-import { describeSpec, type RunningServer, type ServerSpec, startServer } from './processes.js';
+import {
+  cpuSecondsOf,
+  describeSpec,
+  placement,
+  type RunningServer,
+  type ServerSpec,
+  startServer,
+  withLoadPinned,
+} from './processes.js';
 import {
   type BenchContext,
   type Figure,
   figureOf,
   interleave,
+  ratioOfMedians,
   ratioTarget,
   type SuiteResult,
   type Target,
@@ -124,6 +133,21 @@ export function httpTargets(figures: readonly Figure[]): Target[] {
   );
 }
 
+/**
+ * Each target's counterpart in server CPU time: the baseline's median µs/request over the
+ * case's (as req/s would compare if the server alone were the limit), NaN when unmeasured.
+ */
+export function cpuRatios(figures: readonly Figure[]): { name: string; value: number }[] {
+  const byName = new Map(figures.map((f) => [f.name, f]));
+  return TARGETS.map((t) => ({
+    name: t.name,
+    value: ratioOfMedians(
+      byName.get(cpuFigureName(t.denominator)),
+      byName.get(cpuFigureName(t.numerator)),
+    ),
+  }));
+}
+
 export interface LoadPlan {
   connections: number;
   rounds: number;
@@ -189,9 +213,25 @@ export interface Measured {
   feed: () => TokenFeed;
 }
 
+/** The name of a case's server-CPU figure (CPU time of the server process per request). */
+export function cpuFigureName(caseName: string): string {
+  return `${caseName} server CPU`;
+}
+
 /**
- * Runs the interleaved rounds over the cases and returns each case's req/s and p99 figures.
- * A round with a non-2xx response, an error or a timeout gives no sample (and a note).
+ * Server CPU time per request in microseconds: the CPU seconds the server process used during
+ * a round (every thread: the event loop, GC, libuv) over the requests it answered.
+ */
+export function cpuPerRequest(cpuSeconds: number, requests: number): number {
+  return requests > 0 && Number.isFinite(cpuSeconds) && cpuSeconds >= 0
+    ? (cpuSeconds * 1e6) / requests
+    : Number.NaN;
+}
+
+/**
+ * Runs the interleaved rounds over the cases and returns each case's req/s, server CPU per
+ * request and p99 figures. The load runs pinned (see {@link placement}). A round with a non-2xx
+ * response, an error or a timeout gives no sample (and a note).
  */
 export async function measureCases(
   ctx: BenchContext,
@@ -199,6 +239,10 @@ export async function measureCases(
   plan: LoadPlan,
   notes: string[],
 ): Promise<Figure[]> {
+  const where = placement();
+  notes.push(
+    `${where.description}; "server CPU" is the server process's CPU time (user + system, every thread, from /proc/<pid>/stat) per request answered in the round: less sensitive than req/s to what else the machine runs.`,
+  );
   const load = (c: Measured, duration: number) =>
     loadRound({
       url: c.server.url,
@@ -207,28 +251,37 @@ export async function measureCases(
       duration,
       tokens: c.feed(),
     });
-  for (const c of cases) {
-    ctx.log(`warm-up ${c.name} (${plan.warmupSeconds} s)`);
-    await load(c, plan.warmupSeconds);
-  }
   const rps = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const cpu = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const p99 = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-  for (const { round, item } of interleave(cases, plan.rounds)) {
-    const result = await load(item, plan.seconds);
-    const problem = roundProblem(result);
-    if (problem) {
-      notes.push(`round ${round + 1} of "${item.name}" gave no sample: ${problem}`);
-      ctx.log(`round ${round + 1}/${plan.rounds} ${item.name}: VOID (${problem})`);
-      continue;
+  await withLoadPinned(async () => {
+    for (const c of cases) {
+      ctx.log(`warm-up ${c.name} (${plan.warmupSeconds} s)`);
+      await load(c, plan.warmupSeconds);
     }
-    rps.get(item.name)!.push(result.rps);
-    p99.get(item.name)!.push(result.p99);
-    ctx.log(
-      `round ${round + 1}/${plan.rounds} ${item.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms`,
-    );
-  }
+    for (const { round, item } of interleave(cases, plan.rounds)) {
+      const before = cpuSecondsOf(item.server.pid);
+      const result = await load(item, plan.seconds);
+      const perRequest = cpuPerRequest(cpuSecondsOf(item.server.pid) - before, result.total);
+      const problem = roundProblem(result);
+      if (problem) {
+        notes.push(`round ${round + 1} of "${item.name}" gave no sample: ${problem}`);
+        ctx.log(`round ${round + 1}/${plan.rounds} ${item.name}: VOID (${problem})`);
+        continue;
+      }
+      rps.get(item.name)!.push(result.rps);
+      cpu.get(item.name)!.push(perRequest);
+      p99.get(item.name)!.push(result.p99);
+      ctx.log(
+        `round ${round + 1}/${plan.rounds} ${item.name}: ${result.rps.toFixed(0)} req/s, server CPU ${perRequest.toFixed(2)} µs/req, p99 ${result.p99} ms`,
+      );
+    }
+  });
   return [
-    ...cases.map((c) => figureOf(c.name, 'req/s', rps.get(c.name)!)),
+    ...cases.flatMap((c) => [
+      figureOf(c.name, 'req/s', rps.get(c.name)!),
+      figureOf(cpuFigureName(c.name), 'µs/req', cpu.get(c.name)!),
+    ]),
     ...cases.map((c) => figureOf(`${c.name} p99 latency`, 'ms', p99.get(c.name)!)),
   ];
 }
@@ -277,6 +330,13 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
       feed: feedOf(c.server, c.mode),
     }));
     const figures = await measureCases(ctx, cases, plan, notes);
+    notes.push(
+      `server CPU per request, the baseline's over the case's (each target's CPU-bound counterpart): ${cpuRatios(
+        figures,
+      )
+        .map((r) => `${r.name} ${Number.isFinite(r.value) ? r.value.toFixed(3) : 'n/a'}`)
+        .join('; ')}.`,
+    );
     return {
       suite: 'http',
       title: 'HTTP under concurrency (autocannon, separate server processes)',

@@ -1,7 +1,7 @@
 // Starts the benchmark servers (tests/bench/servers/*.ts) as child processes, one per server, and
 // waits for each to print its port. A server stops when we close its stdin or send SIGTERM, and
 // on its own when this process dies (its stdin ends).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,12 +17,119 @@ export const SHARED = {
   audience: 'bench',
 } as const;
 
+/**
+ * Where the processes of a load test run. On Linux with two CPUs or more and util-linux's
+ * `taskset`, every server process is pinned to one CPU and the load generator (this process,
+ * autocannon) to another, so a server never shares its CPU with its own load and the figures
+ * measure the server, not the scheduler. `BENCH_PIN=0` turns it off.
+ */
+export interface Placement {
+  pinned: boolean;
+  /** The CPU of every server process (when pinned). */
+  serverCpu: number | null;
+  /** The CPU of the bench process while it loads a server (when pinned). */
+  loadCpu: number | null;
+  /** This process's CPU list before any pinning, as taskset prints it (restored after a load). */
+  initialCpus: string | null;
+  /** One line for the report: what was pinned, or why nothing was. */
+  description: string;
+}
+
+/** Parses a CPU list as taskset prints it (`0,1`, `0-3`, `0-1,4`). */
+export function parseCpuList(list: string): number[] {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(',')) {
+    const [from, to = from] = part.split('-').map((n) => Number(n));
+    if (!Number.isInteger(from) || !Number.isInteger(to)) return [];
+    for (let cpu = from!; cpu <= to!; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+let placementOnce: Placement | undefined;
+
+/** The placement of this run (decided once: taskset present, two CPUs allowed, BENCH_PIN). */
+export function placement(): Placement {
+  if (placementOnce) return placementOnce;
+  const off = (why: string): Placement => ({
+    pinned: false,
+    serverCpu: null,
+    loadCpu: null,
+    initialCpus: null,
+    description: `no CPU pinning (${why}): servers and autocannon share the CPUs as the scheduler decides`,
+  });
+  let decided: Placement;
+  if (process.env['BENCH_PIN'] === '0') decided = off('BENCH_PIN=0');
+  else if (process.platform !== 'linux') decided = off(`not on Linux`);
+  else {
+    const probe = spawnSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' });
+    const list = probe.status === 0 ? /:\s*([0-9,-]+)\s*$/.exec(probe.stdout)?.[1] : undefined;
+    const cpus = list ? parseCpuList(list) : [];
+    if (probe.error || probe.status !== 0 || !list) decided = off('taskset (util-linux) not found');
+    else if (cpus.length < 2) decided = off(`only CPU ${list} allowed`);
+    else {
+      const serverCpu = cpus[0]!;
+      const loadCpu = cpus.at(-1)!;
+      decided = {
+        pinned: true,
+        serverCpu,
+        loadCpu,
+        initialCpus: list,
+        description: `CPU pinning with taskset: every server process on CPU ${serverCpu}, autocannon (the bench process, all its threads) on CPU ${loadCpu} while it loads`,
+      };
+    }
+  }
+  placementOnce = decided;
+  return decided;
+}
+
+/**
+ * Runs `load` with this process (every thread) pinned to the placement's load CPU, and puts
+ * its CPU list back afterwards (the later suites' child processes inherit it otherwise).
+ */
+export async function withLoadPinned<T>(load: () => Promise<T>): Promise<T> {
+  const where = placement();
+  if (!where.pinned) return load();
+  const pin = (cpus: string) =>
+    spawnSync('taskset', ['-a', '-cp', cpus, String(process.pid)], { encoding: 'utf8' });
+  pin(String(where.loadCpu));
+  try {
+    return await load();
+  } finally {
+    pin(where.initialCpus!);
+  }
+}
+
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU time (user + system, every thread) a process has used, in seconds, from
+ * /proc/<pid>/stat; NaN where that cannot be read (not Linux, the process is gone).
+ */
+export function cpuSecondsOf(pid: number): number {
+  if (ticksPerSecond === undefined) {
+    const getconf = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const value = Number(getconf.stdout?.trim());
+    ticksPerSecond = getconf.status === 0 && value > 0 ? value : 100;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (which may hold spaces), from field 3 (state) on.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface ServerSpec {
   framework: 'express' | 'fastify';
   variant: 'bare' | 'peer' | 'authenticate' | 'authorize';
   store?: 'memory' | 'postgres';
   /** Mint a fresh-token pool larger than the verified-token cache. */
   pool?: boolean;
+  /** Register the OpenTelemetry SDK's providers before createAuth (the telemetry suite). */
+  telemetry?: boolean;
 }
 
 export interface RunningServer {
@@ -49,25 +156,28 @@ export async function startServer(
 ): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const tokensFile = join(dir, 'tokens.txt');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(HERE, 'servers', `${spec.framework}.ts`)],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        BENCH_VARIANT: spec.variant,
-        BENCH_STORE: spec.store ?? 'memory',
-        BENCH_POOL: spec.pool ? '1' : '0',
-        BENCH_TOKENS_FILE: tokensFile,
-        BENCH_SECRET: SHARED.secret,
-        BENCH_ISSUER: SHARED.issuer,
-        BENCH_AUDIENCE: SHARED.audience,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
+  const where = placement();
+  const node = [process.execPath, '--import', 'tsx', join(HERE, 'servers', `${spec.framework}.ts`)];
+  // taskset execs node in its own process: child.pid is the server's pid either way.
+  const [command, ...args] = where.pinned
+    ? ['taskset', '-c', String(where.serverCpu), ...node]
+    : node;
+  const child: ChildProcess = spawn(command!, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      BENCH_VARIANT: spec.variant,
+      BENCH_STORE: spec.store ?? 'memory',
+      BENCH_POOL: spec.pool ? '1' : '0',
+      BENCH_TELEMETRY: spec.telemetry ? '1' : '0',
+      BENCH_TOKENS_FILE: tokensFile,
+      BENCH_SECRET: SHARED.secret,
+      BENCH_ISSUER: SHARED.issuer,
+      BENCH_AUDIENCE: SHARED.audience,
     },
-  );
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -136,5 +246,5 @@ export async function startServer(
 }
 
 export function describeSpec(spec: ServerSpec): string {
-  return `${spec.framework}/${spec.variant}${spec.store === 'postgres' ? '/postgres' : ''}`;
+  return `${spec.framework}/${spec.variant}${spec.store === 'postgres' ? '/postgres' : ''}${spec.telemetry ? '/telemetry' : ''}`;
 }

@@ -24,7 +24,15 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 
 /** Every suite, in the order they run: in-process micro-benchmarks first, then HTTP. */
-export const SUITES = ['tokens', 'policy', 'http', 'postgres', 'login', 'redis'] as const;
+export const SUITES = [
+  'tokens',
+  'policy',
+  'http',
+  'postgres',
+  'login',
+  'redis',
+  'telemetry',
+] as const;
 
 interface Args {
   quick: boolean;

@@ -20,11 +20,14 @@ const SIGN_UP_BODY = {
 };
 const RELAXED = { login: '1000/min', register: '1000/min', forgot: '1000/min' } as const;
 
-/** A response with every header but Date (which differs by the clock, not by the request). */
+/**
+ * A response with every header but Date (which differs by the clock, not by the request). Every
+ * call sends the same X-Request-Id, which is echoed: a made id would differ per request by design.
+ */
 async function fullCall(app: RunningApp, path: string, json: unknown) {
   const response = await fetch(app.url + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-request-id': 'enumeration-probe' },
     body: JSON.stringify(json),
   });
   const headers = [...response.headers].filter(([name]) => name !== 'date');

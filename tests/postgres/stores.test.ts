@@ -264,6 +264,14 @@ for (const target of targets) {
         expect((await rows())[0]?.metadata).toEqual({ unserializable: true });
       });
 
+      it("keeps an event's request id in its metadata (no column of its own)", async () => {
+        await log().write(event({ requestId: 'req-42', metadata: { reason: 'x' } }));
+        await log().write(event({}));
+        const [withId, without] = await rows();
+        expect(withId?.['metadata']).toEqual({ reason: 'x', requestId: 'req-42' });
+        expect(without?.['metadata']).not.toHaveProperty('requestId');
+      });
+
       it('records the events of createAuth when given as its audit sink', async () => {
         const audit = log();
         const writes: Promise<void>[] = [];

@@ -20,6 +20,8 @@ export interface ServerConfig {
   tokensFile: string | undefined;
   /** Tokens to mint beyond the verified-token cache size (a fresh-token pool), 0 for one token. */
   pool: boolean;
+  /** Register the OpenTelemetry SDK's global providers before createAuth (./telemetry-sdk.ts). */
+  telemetry: boolean;
 }
 
 const VARIANTS: readonly Variant[] = ['bare', 'peer', 'authenticate', 'authorize'];
@@ -43,6 +45,7 @@ export function readConfig(): ServerConfig {
     audience: required('BENCH_AUDIENCE'),
     tokensFile: process.env['BENCH_TOKENS_FILE'],
     pool: process.env['BENCH_POOL'] === '1',
+    telemetry: process.env['BENCH_TELEMETRY'] === '1',
   };
 }
 
@@ -86,6 +89,14 @@ export async function createBenchAuth(config: ServerConfig): Promise<BenchAuth> 
   } else {
     stores = undefined;
   }
+  if (config.telemetry) {
+    const sdk = (await import('./telemetry-sdk.js')).registerBenchTelemetry();
+    const closeStores = closeDb;
+    closeDb = async () => {
+      await sdk.shutdown();
+      await closeStores();
+    };
+  }
   const auth = createAuth({
     policy: seedPolicy,
     // Logins are not measured here: a fake hasher keeps the start fast.
@@ -106,6 +117,13 @@ export async function createBenchAuth(config: ServerConfig): Promise<BenchAuth> 
   const password = 'correct horse battery staple';
   const user = await auth.register({ email, password, name: 'Bench' });
   const login = await auth.login({ email, password });
+  // The comparison means nothing unless telemetry really is on (or off) as asked.
+  const telemetry = (internalsOf(auth) as { telemetry?: { enabled?: unknown } }).telemetry;
+  if ((telemetry?.enabled === true) !== config.telemetry) {
+    throw new Error(
+      `bench server: telemetry is ${telemetry?.enabled ? 'on' : 'off'}, not as asked`,
+    );
+  }
   const resolved = internalsOf(auth).config.tokens;
   const cacheSize = resolved.verifiedCacheSize;
   const tokens = [login.token];

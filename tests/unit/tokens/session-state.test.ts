@@ -151,6 +151,19 @@ describe('session state cache with a live revocation watch', () => {
     expect(store.reads).toBe(1);
   });
 
+  it("judges a cached state by the caller's own reading of the clock: served at exactly TTL after caching, read again 1 ms later", async () => {
+    const { store, reader } = await drivenReader();
+    await read(reader);
+    store.reads = 0;
+    // The injected clock stays at START: only the now passed in says the TTL has run out.
+    expect(reader.get('sess-1', START + 30_000)).not.toBeInstanceOf(Promise);
+    expect(store.reads).toBe(0);
+    const state = reader.get('sess-1', START + 30_001);
+    expect(state).toBeInstanceOf(Promise);
+    await state;
+    expect(store.reads).toBe(1);
+  });
+
   it('a lost notification is bounded by a configured revocationCacheTtl (5 s)', async () => {
     const { store, clock, reader } = await drivenReader(5_000);
     await read(reader);

@@ -51,6 +51,17 @@ describe('verified-token cache', () => {
     expect(signatureChecks.count).toBe(3);
   });
 
+  it('a hit reads the clock once: the token expiry and the cached session state are judged at the same instant', async () => {
+    const { service, token, clock } = await cached();
+    await service.verifyAccessToken(token);
+    const now = vi.spyOn(clock, 'now');
+    const principal = service.verifyCachedAccessToken(token);
+    expect(principal).not.toBeInstanceOf(Promise);
+    expect(principal).toMatchObject({ userId: 'user-1' });
+    expect(now).toHaveBeenCalledTimes(1);
+    now.mockRestore();
+  });
+
   it('a hit still refuses an expired token', async () => {
     const { service, token, clock, expMs } = await cached();
     await service.verifyAccessToken(token);
