@@ -24,7 +24,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 
 /** The context manager of @opentelemetry/context-async-hooks, in a few lines. */
-class AsyncLocalStorageContextManager implements ContextManager {
+export class AsyncLocalStorageContextManager implements ContextManager {
   readonly #storage = new AsyncLocalStorage<Context>();
 
   active(): Context {

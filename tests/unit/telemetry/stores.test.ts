@@ -4,17 +4,8 @@
 // methods (an optional one stays absent), the same values, the very same errors. With telemetry
 // off the stores are not wrapped at all. Recorded with the SDK's own MeterProvider and
 // BasicTracerProvider, read back through a MetricReader and the in-memory span exporter.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import * as otelApi from '@opentelemetry/api';
-import {
-  type Context,
-  type ContextManager,
-  context,
-  type Meter,
-  ROOT_CONTEXT,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import { context, type Meter, type Tracer, trace } from '@opentelemetry/api';
 import {
   type DataPoint,
   type Histogram,
@@ -52,34 +43,7 @@ import {
 } from '../../../src/telemetry/stores.js';
 import { noopTelemetry, type Telemetry } from '../../../src/telemetry/telemetry.js';
 import { makeAuth, PASSWORD } from '../../helpers/auth.js';
-
-/** Async context for the spans' nesting, as a Node app registers it (context-async-hooks). */
-class AsyncLocalContextManager implements ContextManager {
-  readonly #storage = new AsyncLocalStorage<Context>();
-  active(): Context {
-    return this.#storage.getStore() ?? ROOT_CONTEXT;
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    ctx: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.#storage.run(ctx, () => fn.call(thisArg, ...args));
-  }
-  bind<T>(ctx: Context, target: T): T {
-    if (typeof target !== 'function') return target;
-    const fn = target as unknown as (...args: unknown[]) => unknown;
-    return ((...args: unknown[]) => this.with(ctx, () => fn(...args))) as T;
-  }
-  enable(): this {
-    return this;
-  }
-  disable(): this {
-    this.#storage.disable();
-    return this;
-  }
-}
+import { AsyncLocalStorageContextManager } from './otel-harness.js';
 
 class CollectingReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
@@ -176,7 +140,7 @@ function storeTelemetry(meter: Meter, tracer: Tracer): Telemetry {
   return { ...noopTelemetry, enabled: true, storeCall: createStoreCall(meter, tracer, otelApi) };
 }
 
-const contextManager = new AsyncLocalContextManager();
+const contextManager = new AsyncLocalStorageContextManager();
 beforeAll(() => {
   context.setGlobalContextManager(contextManager);
 });
