@@ -1,8 +1,27 @@
 import type { AccountContext } from './account/account-context.js';
 import { AccountMail } from './account/account-mail.js';
+import {
+  Administration,
+  type AdminUserView,
+  type BanUserInput,
+  type ListUsersOptions,
+  type UserListResult,
+} from './account/administration.js';
 import { BackgroundTasks, describeError } from './account/background-tasks.js';
+import {
+  DataRights,
+  type MfaDataExport as MfaStatus,
+  type UserDataExport,
+  type UserErasure,
+} from './account/data-rights.js';
 import { EmailVerification } from './account/email-verification.js';
 import { PasswordReset } from './account/password-reset.js';
+import {
+  createSessionManager,
+  deviceLabelOf,
+  type SessionInfo,
+  sessionDeviceOf,
+} from './account/sessions.js';
 import { SignUp } from './account/sign-up.js';
 import { AuditEmitter, type RequestContext } from './audit/emitter.js';
 import { type AuthOptions, resolveAuthOptions } from './config.js';
@@ -18,6 +37,17 @@ import {
 import { AuthError } from './errors.js';
 import { registerInternals } from './internal/handle.js';
 import { createInstrumentedMailWorker, type MailFlushResult } from './mail/worker.js';
+import { createSecretBox } from './mfa/secret-box.js';
+import {
+  type EnrollWithChallengeInput,
+  eraseMfaData,
+  type MfaRecoveryCodes,
+  MfaService,
+  mfaLockoutKeyHasher,
+  type SecondFactorInput,
+  type SecondFactorMethod,
+  type TotpEnrollment,
+} from './mfa/service.js';
 import { bcryptHasher } from './passwords/hasher.js';
 import { HashQueue, queuedHasher } from './passwords/queue.js';
 import { accessDeniedMetadata } from './policy/access-denied.js';
@@ -27,11 +57,12 @@ import { type RateLimitedRoute, RateLimiter } from './ratelimit/limiter.js';
 import { cryptoRandom, silentLogger, systemClock } from './runtime.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryMailOutbox } from './stores/memory-mail-outbox.js';
+import { MemoryMfaStore } from './stores/memory-mfa-store.js';
 import { MemoryOneTimeTokenStore } from './stores/memory-one-time-token-store.js';
 import { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
 import { MemoryTokenStore } from './stores/memory-token-store.js';
 import { MemoryUserStore } from './stores/memory-user-store.js';
-import type { PublicUser } from './stores/types.js';
+import type { PublicUser, UserRecord } from './stores/types.js';
 import { createTelemetry } from './telemetry/create.js';
 import { permissionLabel } from './telemetry/otel.js';
 import { loginOutcomeOf } from './telemetry/outcomes.js';
@@ -77,6 +108,7 @@ export function createAuth<P extends Policy = Policy>(
         rawOutbox instanceof MemoryMailOutbox ? { outbox: rawOutbox } : {},
       ),
     mail_outbox: rawOutbox,
+    mfa: config.stores.mfa ?? new MemoryMfaStore(),
   });
   const users = instrumented.users;
   const attempts = instrumented.attempts;
@@ -91,7 +123,13 @@ export function createAuth<P extends Policy = Policy>(
     random,
     logger,
   });
-  const audit = new AuditEmitter({ sink: config.audit, clock, logger, emailKey: identifierKey });
+  const audit = new AuditEmitter({
+    sink: config.audit,
+    log: config.stores.auditLog,
+    clock,
+    logger,
+    emailKey: identifierKey,
+  });
   const rateLimiter = new RateLimiter({
     store: rateLimits,
     clock,
@@ -110,12 +148,21 @@ export function createAuth<P extends Policy = Policy>(
   telemetry.observeQueueLength(() => hashQueue.waiting);
   const passwordRules = {
     minLength: config.passwords.minLength,
+    minLengthWithMfa: config.passwords.minLengthWithMfa,
     check: config.passwords.check,
     productName: config.passwords.productName,
     breached: config.passwords.breached,
     logger,
   };
   const lockoutKey = lockoutKeyHasher(identifierKey);
+  const mfaStore = instrumented.mfa;
+  const mfaLockoutKey = mfaLockoutKeyHasher(identifierKey);
+  // The TOTP second factor (src/mfa/), when `mfa` is configured; built below, once the
+  // credentials and tokens it finishes logins with exist.
+  let mfa: MfaService | null = null;
+  const hasSecondFactor = config.mfa
+    ? (userId: string) => (mfa as MfaService).hasActiveFactor(userId)
+    : undefined;
 
   const credentials = new CredentialService({
     users,
@@ -137,6 +184,12 @@ export function createAuth<P extends Policy = Policy>(
     logger,
     audit,
     telemetry,
+    ...(config.mfa
+      ? {
+          secondFactor: (user: UserRecord) => (mfa as MfaService).requireSecondFactor(user),
+          hasSecondFactor,
+        }
+      : {}),
   });
   // Computed ahead so the first unknown-email login is no slower than the others.
   credentials.dummyHash().catch((err: unknown) => {
@@ -152,6 +205,13 @@ export function createAuth<P extends Policy = Policy>(
     audit,
     logger,
     telemetry,
+  });
+  const sessionManager = createSessionManager({
+    store: tokenStore,
+    tokens,
+    clock,
+    audit,
+    idleMs: config.tokens.refreshIdleTtl,
   });
 
   // Account recovery and email verification (src/account/).
@@ -206,10 +266,89 @@ export function createAuth<P extends Policy = Policy>(
     lockoutKey,
     revokeSessions: (userId, context) =>
       tokens.revokeUserSessions(userId, 'password_reset', { context }),
+    ...(hasSecondFactor ? { hasSecondFactor } : {}),
+  });
+  const administration = new Administration({
+    users,
+    audit,
+    clock,
+    revokeSessions: (userId, context) => tokens.revokeUserSessions(userId, 'banned', { context }),
   });
   const signUp = new SignUp(account, {
     register: (input, context) => credentials.register(input, context),
     verification: emailVerification,
+  });
+  // Export and erasure (src/account/data-rights.ts); parts with data of their own (MFA) register
+  // a hook with `dataRights.register(...)`.
+  const dataRights = new DataRights({
+    users,
+    tokens: tokenStore,
+    oneTimeTokens,
+    outbox,
+    attempts,
+    auditLog: config.stores.auditLog,
+    rateLimiter,
+    audit,
+    clock,
+    identifierKey,
+    lockoutKey,
+    lockout: {
+      maxAttempts: config.lockout.maxAttempts,
+      windowMs: config.lockout.window,
+      lockMs: config.lockout.duration,
+      backoffFactor: config.lockout.backoffFactor,
+      maxLockMs: config.lockout.maxDuration,
+    },
+    hasher,
+    onLock: () => telemetry.lockout(),
+    revokeSessions: (userId, context) =>
+      tokens.revokeUserSessions(userId, 'user_erased', { context }),
+    options: config.account.dataExport,
+  });
+  if (config.mfa) {
+    mfa = new MfaService({
+      users,
+      store: mfaStore,
+      attempts,
+      oneTimeTokens,
+      // A bad key fails here, at start, with INVALID_CONFIG naming mfa.encryptionKeys.
+      box: createSecretBox(config.mfa.encryptionKeys),
+      issuer:
+        config.mfa.issuer ?? config.passwords.productName?.replaceAll(':', ' ') ?? 'gatehouse',
+      requireForRoles: config.mfa.requireForRoles,
+      challengeTtlMs: config.mfa.challengeTtl,
+      lockout: {
+        maxAttempts: config.mfa.lockout.maxAttempts,
+        windowMs: config.mfa.lockout.window,
+        lockMs: config.mfa.lockout.duration,
+        backoffFactor: config.mfa.lockout.backoffFactor,
+        maxLockMs: config.mfa.lockout.maxDuration,
+      },
+      lockoutKey: mfaLockoutKey,
+      minPasswordLength: config.passwords.minLength,
+      verifyPassword: (user, password, context) =>
+        credentials.confirmPassword(user, password, context),
+      revokeOtherSessions: (userId, exceptSessionId, context) =>
+        tokens.revokeUserSessions(userId, 'mfa_disabled', {
+          ...(exceptSessionId === undefined ? {} : { exceptSessionId }),
+          context,
+        }),
+      clock,
+      random,
+      logger,
+      audit,
+    });
+  }
+  // The MFA data of a user in its export, and erased with it (with or without `mfa` now: a
+  // factor stored while it was on goes too).
+  dataRights.register({
+    name: 'mfa',
+    exportOf: async (user) => (mfa ? mfa.exportOf(user.id) : null),
+    erase: (user) =>
+      eraseMfaData(
+        { store: mfaStore, attempts, oneTimeTokens, lockoutKey: mfaLockoutKey },
+        user.id,
+      ),
   });
   mailWorker?.start();
   let closing: Promise<void> | undefined;
@@ -253,10 +392,12 @@ export function createAuth<P extends Policy = Policy>(
   /** `auth.login`, counted by outcome (`gatehouse.login.attempts`). */
   async function login(input: LoginInput, context: RequestContext): Promise<LoginResult> {
     try {
+      // A bad label is refused before any work (it counts toward nothing).
+      const label = deviceLabelOf(input?.deviceLabel);
       // A full queue sheds the login before the lockout counter and the stores are touched.
       hashQueue.admit();
       const user = await credentials.verifyLogin(input, context);
-      const session = await tokens.startSession(user);
+      const session = await tokens.startSession(user, sessionDeviceOf(context, label));
       telemetry.loginAttempt('success');
       return {
         token: session.token,
@@ -268,6 +409,31 @@ export function createAuth<P extends Policy = Policy>(
       telemetry.loginAttempt(loginOutcomeOf(err));
       throw err;
     }
+  }
+
+  function requireMfa(): MfaService {
+    if (mfa) return mfa;
+    throw new AuthError(
+      'INVALID_CONFIG',
+      'Two-factor authentication is not configured: pass createAuth({ mfa: { encryptionKeys: [{ id, key }] } }).',
+    );
+  }
+
+  /** A login finished by its second factor: LOGIN_SUCCEEDED, then the session. */
+  async function finishLogin(
+    user: UserRecord,
+    method: SecondFactorMethod,
+    label: string | null,
+    context: RequestContext,
+  ): Promise<LoginResult> {
+    const current = await credentials.completeLogin(user, method, context);
+    const session = await tokens.startSession(current, sessionDeviceOf(context, label));
+    return {
+      token: session.token,
+      refreshToken: session.refreshToken,
+      expiresIn: session.expiresIn,
+      user: toPublicUser(current),
+    };
   }
 
   /** `auth.register`: the account, then its verification mail when `mail` is configured. */
@@ -571,6 +737,10 @@ export function createAuth<P extends Policy = Policy>(
     /** Deletes ended sessions (revoked or expired before `olderThan`, default now). */
     pruneSessions: tokens.pruneSessions,
 
+    listSessions: sessionManager.listSessions,
+    revokeSession: sessionManager.revokeSession,
+    revokeOtherSessions: sessionManager.revokeOtherSessions,
+
     /** Changes a user's password after checking the current one. */
     async changePassword(
       userId: string,
@@ -583,6 +753,73 @@ export function createAuth<P extends Policy = Policy>(
         ...(context.sessionId === undefined ? {} : { exceptSessionId: context.sessionId }),
         context,
       });
+    },
+
+    async startTotpEnrollment(
+      userId: string,
+      _context: RequestContext = {},
+    ): Promise<TotpEnrollment> {
+      return requireMfa().startEnrollment(userId);
+    },
+
+    async confirmTotp(
+      userId: string,
+      code: string,
+      context: RequestContext = {},
+    ): Promise<MfaRecoveryCodes> {
+      return requireMfa().confirmEnrollment(userId, code, context);
+    },
+
+    async completeMfa(
+      challenge: string,
+      input: SecondFactorInput & { deviceLabel?: string | undefined },
+      context: RequestContext = {},
+    ): Promise<LoginResult> {
+      // The code step of a login counts as an attempt of its own (the password step counted
+      // `mfa_required`): success, mfa_failed, locked, validation_error...
+      try {
+        const service = requireMfa();
+        const label = deviceLabelOf(input?.deviceLabel);
+        const { user, method } = await service.complete(challenge, input, context);
+        const result = await finishLogin(user, method, label, context);
+        telemetry.loginAttempt('success');
+        return result;
+      } catch (err) {
+        telemetry.loginAttempt(loginOutcomeOf(err));
+        throw err;
+      }
+    },
+
+    async enrollWithChallenge(
+      challenge: string,
+      input: EnrollWithChallengeInput,
+      context: RequestContext = {},
+    ): Promise<TotpEnrollment & { recoveryCodes: string[]; login: LoginResult }> {
+      // One implementation of the two overloads of `Auth.enrollWithChallenge` (by `input.step`).
+      const done = await requireMfa().enrollWithChallenge(challenge, input, context);
+      if (!('recoveryCodes' in done)) return done as never;
+      const login = await finishLogin(done.user, 'totp', null, context);
+      return { recoveryCodes: done.recoveryCodes, login } as never;
+    },
+
+    async regenerateRecoveryCodes(
+      userId: string,
+      input: { code: string },
+      context: RequestContext = {},
+    ): Promise<MfaRecoveryCodes> {
+      return requireMfa().regenerateRecoveryCodes(userId, input, context);
+    },
+
+    async disableTotp(
+      userId: string,
+      input: { password: string } & SecondFactorInput,
+      context: RequestContext & { sessionId?: string } = {},
+    ): Promise<void> {
+      return requireMfa().disable(userId, input, context);
+    },
+
+    async mfaStatus(userId: string): Promise<MfaStatus> {
+      return requireMfa().exportOf(userId);
     },
 
     /** Returns a user without its hash; NOT_FOUND when there is none. */
@@ -674,6 +911,28 @@ export function createAuth<P extends Policy = Policy>(
       return toPublicUser(after);
     },
 
+    /** Bans a user (login refused like a wrong password) and ends every session at once. */
+    banUser(
+      userId: string,
+      input: BanUserInput,
+      context: RequestContext & { actorId?: string } = {},
+    ): Promise<AdminUserView> {
+      return administration.ban(userId, input, context);
+    },
+
+    /** Lifts a user's ban; emits USER_UNBANNED when there was one. */
+    unbanUser(
+      userId: string,
+      context: RequestContext & { actorId?: string } = {},
+    ): Promise<AdminUserView> {
+      return administration.unban(userId, context);
+    },
+
+    /** One page of users for an administrator, ascending by email. */
+    listUsers(options: ListUsersOptions = {}): Promise<UserListResult> {
+      return administration.list(options);
+    },
+
     /** Disables a user: login fails as INVALID_CREDENTIALS from now on. */
     async disableUser(userId: string, context: RequestContext = {}): Promise<void> {
       found(await users.update(userId, { isActive: false }));
@@ -682,16 +941,30 @@ export function createAuth<P extends Policy = Policy>(
     },
 
     /** Deletes a user. */
-    async deleteUser(userId: string, context: RequestContext = {}): Promise<void> {
-      found((await users.delete(userId)) || null);
-      audit.emit({ event: 'USER_DELETED', status: 'success', userId, context });
-      await tokens.revokeUserSessions(userId, 'user_deleted', { context });
+    async deleteUser(
+      userId: string,
+      context: RequestContext & { actorId?: string } = {},
+    ): Promise<void> {
+      await dataRights.eraseUser(userId, context);
     },
+
+    exportUser: (userId) => dataRights.exportUser(userId),
+    eraseUser: (userId, context) => dataRights.eraseUser(userId, context),
+    deleteOwnAccount: (userId, input, context) =>
+      dataRights.deleteOwnAccount(userId, input, context),
   };
   // What the HTTP layer reaches behind the instance (src/internal/handle.ts), never public.
   registerInternals(auth, {
     config,
-    stores: { users, attempts, rateLimits, tokens: tokenStore, oneTimeTokens, outbox },
+    stores: {
+      users,
+      attempts,
+      rateLimits,
+      tokens: tokenStore,
+      oneTimeTokens,
+      outbox,
+      mfa: instrumented.mfa,
+    },
     clock,
     audit,
     rateLimiter,
@@ -812,7 +1085,10 @@ export interface Auth<P extends Policy = Policy> {
    * Verifies email and password and starts a session. Throws INVALID_CREDENTIALS (unknown
    * email, wrong password, disabled account alike), ACCOUNT_LOCKED (with `retryAfter`),
    * EMAIL_NOT_VERIFIED or VALIDATION_ERROR; SERVER_ERROR with status 503 and `retryAfter` when
-   * `passwords.hashQueueLimit` checks are already waiting.
+   * `passwords.hashQueueLimit` checks are already waiting. With `mfa`, after the correct password
+   * and every other check: MFA_REQUIRED (401) for an account with an active second factor, or
+   * MFA_ENROLLMENT_REQUIRED (403) for a role of `mfa.requireForRoles` without one, each with
+   * `details: { challenge, expiresIn }` and no session (see `completeMfa`, `enrollWithChallenge`).
    */
   login(input: LoginInput, context?: RequestContext): Promise<LoginResult>;
 
@@ -862,6 +1138,50 @@ export interface Auth<P extends Policy = Policy> {
   pruneSessions(olderThan?: number): Promise<number>;
 
   /**
+   * The user's active sessions (one per signed-in device), newest first: `{ id, createdAt,
+   * lastUsedAt, expiresAt, ip, userAgent, label, current }` with ISO times; revoked, expired
+   * and idle ones left out. `current` marks `options.currentSessionId` (the caller's
+   * `principal.sessionId`).
+   *
+   * @example
+   * ```ts
+   * const sessions = await auth.listSessions(principal.userId, { currentSessionId: principal.sessionId });
+   * ```
+   */
+  listSessions(
+    userId: string,
+    options?: { currentSessionId?: string | undefined },
+  ): Promise<SessionInfo[]>;
+
+  /**
+   * Ends one of the user's own sessions (signs that device out): its refresh token and access
+   * tokens stop working. NOT_FOUND for another user's session, an unknown id or a session
+   * already ended, alike. Emits SESSION_REVOKED.
+   *
+   * @example
+   * ```ts
+   * await auth.revokeSession(principal.userId, req.params.id, { ip: req.ip });
+   * ```
+   */
+  revokeSession(userId: string, sessionId: string, context?: RequestContext): Promise<void>;
+
+  /**
+   * Ends every session of the user except `currentSessionId` ("sign out other devices");
+   * returns how many ended. Emits SESSIONS_REVOKED (`metadata.reason: 'revoke_others'`) when
+   * that is not 0.
+   *
+   * @example
+   * ```ts
+   * const revoked = await auth.revokeOtherSessions(principal.userId, principal.sessionId);
+   * ```
+   */
+  revokeOtherSessions(
+    userId: string,
+    currentSessionId: string,
+    context?: RequestContext,
+  ): Promise<number>;
+
+  /**
    * Changes a user's password after checking the current one; every other session of the
    * user ends (the one given as `context.sessionId` stays).
    */
@@ -870,6 +1190,132 @@ export interface Auth<P extends Policy = Policy> {
     input: { currentPassword: string; newPassword: string },
     context?: RequestContext & { sessionId?: string },
   ): Promise<void>;
+
+  /**
+   * Starts TOTP enrolment for a signed-in user: a new secret (160 bits) stored encrypted as a
+   * pending factor, returned once with its `otpauth://` URI (show it as a QR code). A second
+   * call replaces the pending secret. MFA_ALREADY_ENROLLED (409) with an active factor;
+   * UNAUTHENTICATED for an unknown or disabled user; INVALID_CONFIG without `mfa`.
+   *
+   * @example
+   * ```ts
+   * const { secret, uri } = await auth.startTotpEnrollment(principal.userId);
+   * res.json({ success: true, secret, uri });
+   * ```
+   */
+  startTotpEnrollment(userId: string, context?: RequestContext): Promise<TotpEnrollment>;
+
+  /**
+   * Activates the pending factor with its first valid code and returns 10 recovery codes, shown
+   * this once (only keyed hashes are kept). Emits MFA_ENROLLED. MFA_INVALID_CODE (401, counted
+   * in the MFA lockout), MFA_LOCKED (403, `retryAfter`), MFA_NOT_ENROLLED (409, no pending
+   * factor), MFA_ALREADY_ENROLLED (409), VALIDATION_ERROR (`details.field: 'code'`).
+   *
+   * @example
+   * ```ts
+   * const { recoveryCodes } = await auth.confirmTotp(principal.userId, req.body.code, { ip: req.ip });
+   * ```
+   */
+  confirmTotp(userId: string, code: string, context?: RequestContext): Promise<MfaRecoveryCodes>;
+
+  /**
+   * The second step of a login that answered MFA_REQUIRED: the challenge from its
+   * `details.challenge` and a code from the app (or a recovery code) issue the tokens, like
+   * `login`. The challenge is single-use and lasts `mfa.challengeTtl`; a wrong code leaves it
+   * usable (MFA_INVALID_CODE, 401, counted in the account's MFA lockout) until the lockout
+   * locks (MFA_LOCKED, 403, `retryAfter`; the challenge then ends). A code already used (the
+   * same or an earlier 30 s step) is refused as a wrong one. MFA_CHALLENGE_INVALID (401) for an
+   * unknown, used, superseded or expired challenge alike. A recovery code emits
+   * RECOVERY_CODE_USED (`metadata.remaining`).
+   *
+   * @example
+   * ```ts
+   * try {
+   *   return await auth.login({ email, password });
+   * } catch (err) {
+   *   if (!(err instanceof AuthError) || err.code !== 'MFA_REQUIRED') throw err;
+   *   const challenge = err.details?.challenge as string;
+   *   return auth.completeMfa(challenge, { code: await askForCode() }, { ip });
+   * }
+   * ```
+   */
+  completeMfa(
+    challenge: string,
+    input: SecondFactorInput & { deviceLabel?: string | undefined },
+    context?: RequestContext,
+  ): Promise<LoginResult>;
+
+  /**
+   * Enrolment of a user whose role must use a second factor (`mfa.requireForRoles`) and whose
+   * login answered MFA_ENROLLMENT_REQUIRED (403) with `details.challenge`: `{ step: 'start' }`
+   * returns the secret and URI (as `startTotpEnrollment`), `{ step: 'confirm', code }` activates
+   * the factor (as `confirmTotp`) and finishes the login: the recovery codes and the tokens.
+   * The challenge allows nothing else. MFA_CHALLENGE_INVALID (401) for an unknown or expired
+   * challenge; the errors of `confirmTotp` otherwise.
+   *
+   * @example
+   * ```ts
+   * const { uri } = await auth.enrollWithChallenge(challenge, { step: 'start' });
+   * const { recoveryCodes, login } = await auth.enrollWithChallenge(challenge, { step: 'confirm', code });
+   * ```
+   */
+  enrollWithChallenge(
+    challenge: string,
+    input: { step: 'start' },
+    context?: RequestContext,
+  ): Promise<TotpEnrollment>;
+  enrollWithChallenge(
+    challenge: string,
+    input: { step: 'confirm'; code: string },
+    context?: RequestContext,
+  ): Promise<{ recoveryCodes: string[]; login: LoginResult }>;
+
+  /**
+   * Replaces the recovery codes (the old set stops working at once) for a valid code from the
+   * app; returns the new ones, shown this once. Emits RECOVERY_CODES_REGENERATED.
+   * MFA_INVALID_CODE, MFA_LOCKED, MFA_NOT_ENROLLED (409).
+   *
+   * @example
+   * ```ts
+   * const { recoveryCodes } = await auth.regenerateRecoveryCodes(principal.userId, { code: req.body.code });
+   * ```
+   */
+  regenerateRecoveryCodes(
+    userId: string,
+    input: { code: string },
+    context?: RequestContext,
+  ): Promise<MfaRecoveryCodes>;
+
+  /**
+   * Turns the second factor off: needs the password (INVALID_CREDENTIALS, counted in the
+   * password lockout) and a code or recovery code (MFA_INVALID_CODE, counted in the MFA
+   * lockout). Deletes the factor and its recovery codes, emits MFA_DISABLED and ends every
+   * other session (`context.sessionId` stays). FORBIDDEN (`details.reason:
+   * 'mfa_required_for_role'`) for a role of `mfa.requireForRoles`; VALIDATION_ERROR
+   * (`details.reason: 'too_short_without_mfa'`) while the password is shorter than
+   * `passwords.minLength`; MFA_NOT_ENROLLED (409) without an active factor.
+   *
+   * @example
+   * ```ts
+   * await auth.disableTotp(principal.userId, { password, code }, { ip: req.ip, sessionId: principal.sessionId });
+   * ```
+   */
+  disableTotp(
+    userId: string,
+    input: { password: string } & SecondFactorInput,
+    context?: RequestContext & { sessionId?: string },
+  ): Promise<void>;
+
+  /**
+   * Whether the user has an active second factor, since when, and how many recovery codes are
+   * left (never the secret or a code). INVALID_CONFIG without `mfa`.
+   *
+   * @example
+   * ```ts
+   * const { enrolled, recoveryCodesLeft } = await auth.mfaStatus(principal.userId);
+   * ```
+   */
+  mfaStatus(userId: string): Promise<MfaStatus>;
 
   /** Returns a user without its hash; NOT_FOUND when there is none. */
   getUser(userId: string): Promise<PublicUser>;
@@ -895,11 +1341,125 @@ export interface Auth<P extends Policy = Policy> {
     options?: RequestContext & { actorId?: string; revokeSessions?: boolean },
   ): Promise<PublicUser>;
 
+  /**
+   * Bans a user for `reason` (1 to 500 characters), until `until` (a Date in the future) or,
+   * without it, until {@link Auth.unbanUser}. Every session ends at once (SESSIONS_REVOKED,
+   * reason `banned`: refresh and access tokens stop working); login then fails exactly like a
+   * wrong password (INVALID_CREDENTIALS after the same bcrypt check, counted toward the lockout;
+   * audit LOGIN_FAILED with `metadata.reason: 'banned'`) until the ban ends. A password reset
+   * still works, but login stays refused until the ban ends. Banning a banned user replaces the
+   * ban. Emits USER_BANNED (metadata `actorId` when given, `reason`, `until`: ISO or null).
+   * VALIDATION_ERROR (`details.field`: `reason` or `until`), NOT_FOUND for an unknown user,
+   * INVALID_CONFIG when the user store does not keep the ban fields.
+   *
+   * @example
+   * ```ts
+   * const user = await auth.banUser(
+   *   req.params.id,
+   *   { reason: 'Chargeback fraud', until: new Date(Date.now() + 7 * 86_400_000) },
+   *   { actorId: req.auth.userId, ip: req.ip },
+   * );
+   * res.json({ success: true, user }); // user.ban: { reason, since, until }
+   * ```
+   */
+  banUser(
+    userId: string,
+    input: BanUserInput,
+    context?: RequestContext & { actorId?: string },
+  ): Promise<AdminUserView>;
+
+  /**
+   * Lifts a user's ban (one that has already ended too) and emits USER_UNBANNED (metadata
+   * `actorId` when given, `wasInForce`); a user without a ban is returned unchanged, without an
+   * event. NOT_FOUND for an unknown user. A lockout left by attempts made while banned runs out
+   * on its own.
+   *
+   * @example
+   * ```ts
+   * const user = await auth.unbanUser(req.params.id, { actorId: req.auth.userId, ip: req.ip });
+   * res.json({ success: true, user }); // user.ban === null
+   * ```
+   */
+  unbanUser(
+    userId: string,
+    context?: RequestContext & { actorId?: string },
+  ): Promise<AdminUserView>;
+
+  /**
+   * One page of users for an administrator, ascending by email, as {@link AdminUserView}s
+   * (never a hash): `limit` 1 to 100 (default 50), `query` a case-insensitive prefix of the
+   * email, `cursor` the previous page's `nextCursor` (opaque; null on the last page). Keyset
+   * pagination: a user present for the whole walk appears exactly once, and a deep page costs
+   * what the first one does. VALIDATION_ERROR (`details.field`: `limit`, `query` or `cursor`)
+   * for a bad option or a cursor this instance did not make.
+   *
+   * @example
+   * ```ts
+   * const { users, nextCursor } = await auth.listUsers({
+   *   limit: 20,
+   *   query: typeof req.query.query === 'string' ? req.query.query : undefined,
+   *   cursor: typeof req.query.cursor === 'string' ? req.query.cursor : undefined,
+   * });
+   * res.json({ success: true, users, nextCursor });
+   * ```
+   */
+  listUsers(options?: ListUsersOptions): Promise<UserListResult>;
+
   /** Disables a user: login fails as INVALID_CREDENTIALS and every session ends. */
   disableUser(userId: string, context?: RequestContext): Promise<void>;
 
-  /** Deletes a user and ends every session. */
-  deleteUser(userId: string, context?: RequestContext): Promise<void>;
+  /**
+   * Deletes a user and everything keyed by them: the same as {@link Auth.eraseUser} (every
+   * session ends; emits `USER_ERASED`). NOT_FOUND when there is no such user.
+   */
+  deleteUser(userId: string, context?: RequestContext & { actorId?: string }): Promise<void>;
+
+  /**
+   * Everything gatehouse holds about a user, as versioned JSON (`schemaVersion: 1`): profile,
+   * active sessions, audit events (with `stores.auditLog`), lockout state, pending links, the
+   * second factor's state, and the app's own data (`account.dataExport.extend`). Never a hash,
+   * a token or a secret. NOT_FOUND when there is no such user.
+   *
+   * @example
+   * ```ts
+   * const data = await auth.exportUser(req.auth.userId);
+   * res.json({ success: true, data });
+   * ```
+   */
+  exportUser(userId: string): Promise<UserDataExport>;
+
+  /**
+   * Erases a user: disables the account, runs `account.dataExport.erase` (the app's data),
+   * revokes then deletes every session, deletes one-time tokens, mails to the address, lockout
+   * and rate-limit counters and MFA data, pseudonymises the user's audit events (with
+   * `stores.auditLog`: the user id becomes `erased:<keyed hash>`, the email hash is removed),
+   * deletes the user last, and emits `USER_ERASED` under the pseudonym (with
+   * `metadata.actorId`). NOT_FOUND when there is no such user. A failure midway leaves the
+   * account disabled: call it again to finish.
+   *
+   * @example
+   * ```ts
+   * const { pseudonym } = await auth.eraseUser(userId, { actorId: admin.userId, ip: req.ip });
+   * ```
+   */
+  eraseUser(userId: string, context?: RequestContext & { actorId?: string }): Promise<UserErasure>;
+
+  /**
+   * The user's own account deletion: checks `password` (INVALID_CREDENTIALS when wrong,
+   * counted toward the lockout like a wrong login; ACCOUNT_LOCKED while locked), then erases
+   * the account as {@link Auth.eraseUser} does. UNAUTHENTICATED when the account is already
+   * gone or disabled.
+   *
+   * @example
+   * ```ts
+   * await auth.deleteOwnAccount(req.auth.userId, { password: req.body.password }, { ip: req.ip });
+   * ```
+   */
+  deleteOwnAccount(
+    userId: string,
+    input: { password: string },
+    context?: RequestContext,
+  ): Promise<UserErasure>;
 
   /**
    * Asks for a password-reset link; resolves the same way whether the account exists.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  accountOptionsSchema,
   emailVerificationSchema,
   mailOptionsSchema,
   passwordResetSchema,
@@ -8,6 +9,7 @@ import type { AuditSink } from './audit/events.js';
 import { secretBytes } from './credentials/identifier-key.js';
 import { lockoutSchema } from './credentials/lockout-options.js';
 import { cookieModeSchema } from './http/cookie-mode.js';
+import { mfaOptionsSchema } from './mfa/options.js';
 import type { PasswordHasher } from './passwords/hasher.js';
 import { passwordsSchema } from './passwords/options.js';
 import type { Policy } from './policy/policy.js';
@@ -21,7 +23,9 @@ import {
 } from './runtime.js';
 import type {
   AttemptStore,
+  AuditLogStore,
   MailOutboxStore,
+  MfaStore,
   OneTimeTokenStore,
   RateLimitStore,
   TokenStore,
@@ -60,11 +64,13 @@ export const storesSchema = z
       'update',
       'replacePasswordHash',
       'delete',
+      'listUsers',
     ]).optional(),
     attempts: implementing<AttemptStore>('an AttemptStore', [
       'reserve',
       'recordFailure',
       'reset',
+      'inspect',
     ]).optional(),
     tokens: implementing<TokenStore>('a TokenStore', [
       'createSession',
@@ -73,6 +79,9 @@ export const storesSchema = z
       'revokeSession',
       'revokeUserSessions',
       'prune',
+      'listSessions',
+      'touchSession',
+      'deleteUserSessions',
     ]).optional(),
     rateLimits: implementing<RateLimitStore>('a RateLimitStore', ['hit', 'reset']).optional(),
     oneTimeTokens: implementing<OneTimeTokenStore>('a OneTimeTokenStore', [
@@ -80,6 +89,8 @@ export const storesSchema = z
       'consume',
       'find',
       'revokeUserTokens',
+      'listUserTokens',
+      'deleteUserTokens',
       'prune',
     ]).optional(),
     outbox: implementing<MailOutboxStore>('a MailOutboxStore', [
@@ -89,6 +100,24 @@ export const storesSchema = z
       'markFailed',
       'pending',
       'prune',
+      'deleteForRecipient',
+    ]).optional(),
+    auditLog: implementing<AuditLogStore>('an AuditLogStore', [
+      'write',
+      'listForUser',
+      'pseudonymiseUser',
+      'prune',
+    ]).optional(),
+    mfa: implementing<MfaStore>('an MfaStore', [
+      'getFactor',
+      'savePendingFactor',
+      'activateFactor',
+      'acceptStep',
+      'consumeRecoveryCode',
+      'replaceRecoveryCodes',
+      'recoveryCodesLeft',
+      'deleteFactor',
+      'updateSecret',
     ]).optional(),
   })
   .strict();
@@ -121,6 +150,8 @@ export const authOptionsSchema = z
     passwordReset: passwordResetSchema.prefault({}),
     /** Email verification links, and whether a verified email is required to log in. */
     emailVerification: emailVerificationSchema.prefault({}),
+    /** The app's hooks of the data export and erasure; see docs/accounts.md. */
+    account: accountOptionsSchema.prefault({}),
     defaultRole: z.string().min(1).default('user'),
     audit: fn<AuditSink>('a function (event) => void').optional(),
     /**
@@ -159,6 +190,8 @@ export const authOptionsSchema = z
     ]).optional(),
     /** OpenTelemetry metrics and traces; `false`: off. See docs/observability.md. */
     telemetry: telemetrySchema.optional(),
+    /** The TOTP second factor (absent: none); see docs/mfa.md. */
+    mfa: mfaOptionsSchema.optional(),
   })
   .strict()
   .superRefine((options, ctx) => {
@@ -169,6 +202,27 @@ export const authOptionsSchema = z
         message:
           'needs the mail option (createAuth({ mail: { mailer, publicUrl } })): without a mailer no account could ever verify its email and log in',
       });
+    }
+    if (
+      options.mfa === undefined &&
+      options.passwords.minLengthWithMfa < options.passwords.minLength
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['passwords', 'minLengthWithMfa'],
+        message:
+          'needs the mfa option (createAuth({ mfa: { encryptionKeys } })): without a second factor no account could ever use the shorter minimum',
+      });
+    }
+    const declared = options.policy;
+    for (const role of options.mfa?.requireForRoles ?? []) {
+      if (declared && !declared.hasRole(role)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mfa', 'requireForRoles'],
+          message: `names the role '${role}', which the policy does not declare (declared: ${declared.roles.join(', ')})`,
+        });
+      }
     }
     const { identifierKey, auditEmailKey } = options;
     if (identifierKey && auditEmailKey && !sameBytes(identifierKey, auditEmailKey)) {

@@ -40,6 +40,32 @@ export const ERROR_CODES = {
     message: "We're experiencing technical difficulties. Please try again in a few moments.",
   },
   INVALID_CONFIG: { status: 500, message: 'gatehouse is misconfigured.' },
+  MFA_REQUIRED: {
+    status: 401,
+    message: 'Enter the code from your authenticator app to finish signing in.',
+  },
+  MFA_INVALID_CODE: { status: 401, message: 'The code is incorrect. Please try again.' },
+  MFA_CHALLENGE_INVALID: {
+    status: 401,
+    message: 'This sign-in has expired or was already completed. Please sign in again.',
+  },
+  MFA_ENROLLMENT_REQUIRED: {
+    status: 403,
+    message: 'Your account must set up two-factor authentication before signing in.',
+  },
+  MFA_LOCKED: {
+    status: 403,
+    message:
+      'Too many incorrect codes. Two-factor sign-in is locked for a while; please try again later.',
+  },
+  MFA_ALREADY_ENROLLED: {
+    status: 409,
+    message: 'Two-factor authentication is already set up for this account.',
+  },
+  MFA_NOT_ENROLLED: {
+    status: 409,
+    message: 'Two-factor authentication is not set up for this account.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /**

@@ -1,5 +1,19 @@
 // The public API of `gatehouse`. Every name is listed; types go out with `export type`.
 
+export type {
+  AdminUserView,
+  BanUserInput,
+  ListUsersOptions,
+  UserBan,
+  UserListResult,
+} from './account/administration.js';
+export type {
+  ExportedSession,
+  MfaDataExport,
+  UserDataExport,
+  UserErasure,
+} from './account/data-rights.js';
+export type { SessionInfo } from './account/sessions.js';
 export type { RequestContext } from './audit/emitter.js';
 export type { AuditEvent, AuditEventName, AuditSink } from './audit/events.js';
 export type { Auth, LoginResult } from './auth.js';
@@ -30,8 +44,18 @@ export type {
   MailWorkerTimers,
 } from './mail/worker.js';
 export { createMailWorker } from './mail/worker.js';
+export type { MfaEncryptionKey } from './mfa/secret-box.js';
+export { generateMfaKey } from './mfa/secret-box.js';
 export type {
+  EnrollWithChallengeInput,
+  MfaRecoveryCodes,
+  SecondFactorInput,
+  TotpEnrollment,
+} from './mfa/service.js';
+export type {
+  AccountOptions,
   BreachedPasswordOptions,
+  DataExportOptions,
   Duration,
   EmailVerificationOptions,
   LockoutOptions,
@@ -39,6 +63,7 @@ export type {
   MailPathOptions,
   MailRetryOptions,
   MailTemplateOptions,
+  MfaOptions,
   PasswordOptions,
   PasswordResetOptions,
   RateLimitOption,
@@ -106,8 +131,12 @@ export { parseRateLimit } from './ratelimit/limiter.js';
 export type { Clock, Logger, RandomSource } from './runtime.js';
 export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
 export { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+export type { MemoryAuditLogOptions } from './stores/memory-audit-log.js';
+export { MemoryAuditLog } from './stores/memory-audit-log.js';
 export type { MemoryMailOutboxOptions, MemoryOutboxEntry } from './stores/memory-mail-outbox.js';
 export { MemoryMailOutbox } from './stores/memory-mail-outbox.js';
+export type { MemoryMfaStoreOptions } from './stores/memory-mfa-store.js';
+export { MemoryMfaStore } from './stores/memory-mfa-store.js';
 export type { MemoryOneTimeTokenStoreOptions } from './stores/memory-one-time-token-store.js';
 export { MemoryOneTimeTokenStore } from './stores/memory-one-time-token-store.js';
 export { MemoryRateLimitStore } from './stores/memory-rate-limit-store.js';
@@ -116,10 +145,15 @@ export { MemoryTokenStore } from './stores/memory-token-store.js';
 export { MemoryUserStore } from './stores/memory-user-store.js';
 export type {
   AttemptReservation,
+  AttemptState,
   AttemptStore,
+  AuditLogStore,
   LockoutRule,
   MailKind,
   MailOutboxStore,
+  MfaFactorRecord,
+  MfaFactorStatus,
+  MfaStore,
   NewUser,
   OneTimeTokenPurpose,
   OneTimeTokenRecord,
@@ -135,6 +169,8 @@ export type {
   RotationRule,
   SessionRecord,
   TokenStore,
+  UserListPage,
+  UserListQuery,
   UserPatch,
   UserRecord,
   UserStore,
@@ -150,6 +186,7 @@ export { TOKEN_ALGORITHMS } from './tokens/keys.js';
 export type { TokenOptions } from './tokens/options.js';
 export type {
   IssuedTokens,
+  SessionDevice,
   StartedSession,
   TokenRequestContext,
   TokenUser,

@@ -6,14 +6,18 @@
 import type { AuditSink } from './audit/events.js';
 import type { Mailer } from './mail/message.js';
 import type { MailTemplate } from './mail/templates.js';
+import type { MfaEncryptionKey } from './mfa/secret-box.js';
 import type { PasswordHasher } from './passwords/hasher.js';
 import type { PasswordCheck } from './passwords/policy.js';
 import type { Policy } from './policy/policy.js';
 import type { Clock, Logger, RandomSource } from './runtime.js';
 import type {
   AttemptStore,
+  AuditLogStore,
   MailOutboxStore,
+  MfaStore,
   OneTimeTokenStore,
+  PublicUser,
   RateLimitStore,
   TokenStore,
   UserStore,
@@ -98,7 +102,7 @@ export interface BreachedPasswordOptions {
  *
  * @example
  * ```ts
- * createAuth({ passwords: { cost: 12, minLength: 12, productName: 'Acme Shop' } });
+ * createAuth({ passwords: { cost: 12, minLength: 16, productName: 'Acme Shop' } });
  * ```
  */
 export interface PasswordOptions {
@@ -109,11 +113,19 @@ export interface PasswordOptions {
    */
   cost?: number;
   /**
-   * The shortest password accepted, 8 to 72 (bcrypt reads 72 bytes). NIST SP 800-63B-4: 15 when
-   * the password is the only factor; 8 only with a second factor.
+   * The shortest password accepted, 15 to 72 (bcrypt reads 72 bytes). NIST SP 800-63B-4: 15 when
+   * the password is the only factor; below 15 is refused (INVALID_CONFIG): for accounts with a
+   * second factor use `minLengthWithMfa`.
    * @default 15
    */
   minLength?: number;
+  /**
+   * The shortest new password (password change or reset) of an account with an active second
+   * factor (`mfa`), 8 to `minLength`. Registration always uses `minLength` (no factor yet);
+   * turning the factor off is refused while the password is shorter than `minLength`.
+   * @default minLength
+   */
+  minLengthWithMfa?: number;
   /**
    * An extra check of your own: return a reason (shown to the user) to refuse, or null.
    * @default none
@@ -261,6 +273,15 @@ export interface TokenOptions {
    * @default '30s' for a store with a revocation watch, 0 for a store without one
    */
   revocationCacheTtl?: Duration;
+  /**
+   * Refresh reuse grace: for this long after a rotation, the refresh token it used up may be
+   * presented **once** more (the client lost the response and retries) and gets the family's
+   * next pair instead of revoking the family. Only the immediate predecessor of the current
+   * token, only once per rotation; anything else is reuse as without it. At most 60 s
+   * (INVALID_CONFIG above). See docs/tokens.md.
+   * @default 0 (off)
+   */
+  reuseGrace?: Duration;
 }
 
 /**
@@ -458,6 +479,53 @@ export interface EmailVerificationOptions {
 }
 
 /**
+ * `account.dataExport`: the app's part of `auth.exportUser` and `auth.eraseUser`. See
+ * docs/accounts.md.
+ *
+ * @example
+ * ```ts
+ * const dataExport: DataExportOptions = {
+ *   extend: async (user) => ({ orders: await orders.listByOwner(user.id) }),
+ *   erase: async (user) => { await orders.deleteByOwner(user.id); },
+ * };
+ * createAuth({ account: { dataExport } });
+ * ```
+ */
+export interface DataExportOptions {
+  /**
+   * Returns the app's own data about the user (an object, made plain JSON), placed in the
+   * export's `app` field. A throw fails the export.
+   * @default none (`app` is `{}`)
+   */
+  extend?: (user: PublicUser) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /**
+   * Deletes the app's own data about the user. `eraseUser` calls it after disabling the account
+   * and before deleting anything of gatehouse's; a throw stops the erasure (the account stays
+   * disabled; call `eraseUser` again), so make it idempotent.
+   * @default none
+   */
+  erase?: (user: PublicUser) => Promise<void> | void;
+  /**
+   * The most audit events an export holds (newest first), 1 to 10 000.
+   * @default 1000
+   */
+  auditEventLimit?: number;
+}
+
+/**
+ * The `account` options: what the app adds to a user's data export and erasure.
+ *
+ * @example
+ * ```ts
+ * createAuth({ account: { dataExport: { extend: (user) => ({ plan: plans.of(user.id) }) } } });
+ * ```
+ */
+export interface AccountOptions {
+  /** The app's part of the data export and of erasure. @default none */
+  dataExport?: DataExportOptions;
+}
+
+/**
  * The `stores` option: where state lives. Each store left out is an in-memory one (one
  * process, lost on restart); `createPostgresStores(...).stores` from `gatehouse/postgres` gives
  * them all.
@@ -481,6 +549,20 @@ export interface StoreOptions {
   oneTimeTokens?: OneTimeTokenStore;
   /** Mails waiting for delivery. @default a MemoryMailOutbox */
   outbox?: MailOutboxStore;
+  /**
+   * A queryable audit log (`MemoryAuditLog`, `PostgresAuditLog`): every audit event is written
+   * to it besides the `audit` sink, `auth.exportUser` reads the user's events from it and
+   * `auth.eraseUser` pseudonymises them. Without it, an export has no events and erasure
+   * cannot reach events already sent to the `audit` sink.
+   * @default none
+   */
+  auditLog?: AuditLogStore;
+  /**
+   * TOTP factors and recovery codes (`MemoryMfaStore`, `PostgresMfaStore`). Use a shared store
+   * when several instances serve the same users: the replay check of a code lives here.
+   * @default a MemoryMfaStore
+   */
+  mfa?: MfaStore;
 }
 
 /**
@@ -515,6 +597,54 @@ export interface TelemetryOptions {
 }
 
 /**
+ * The `mfa` option: a TOTP second factor (RFC 6238, SHA-1, 6 digits, 30 s) with recovery codes.
+ * Absent: no second factor (the MFA methods answer INVALID_CONFIG and the MFA routes are not
+ * mounted). See docs/mfa.md.
+ *
+ * @example
+ * ```ts
+ * createAuth({
+ *   mfa: {
+ *     issuer: 'Acme Shop',
+ *     encryptionKeys: [{ id: '2030-01', key: process.env.MFA_KEY! }],
+ *     requireForRoles: ['admin'],
+ *   },
+ * });
+ * ```
+ */
+export interface MfaOptions {
+  /**
+   * The name authenticator apps show above the code, 1 to 100 characters, without `:`.
+   * @default `passwords.productName`, else 'gatehouse'
+   */
+  issuer?: string;
+  /**
+   * Required: the keyring of the stored TOTP secrets, at least one key. The first encrypts;
+   * every key decrypts (by id), and a secret sealed by an older key is re-encrypted with the
+   * first at its next use: to rotate, put the new key first and keep the old ones.
+   */
+  encryptionKeys: MfaEncryptionKey[];
+  /**
+   * Roles that must use a second factor: their login answers MFA_ENROLLMENT_REQUIRED (403,
+   * with an enrolment challenge) until they enrol, and they cannot turn it off. Each must be
+   * declared by the policy when one is given.
+   * @default [] (none)
+   */
+  requireForRoles?: string[];
+  /**
+   * How long the challenge of MFA_REQUIRED / MFA_ENROLLMENT_REQUIRED works, 30 s to 10 min.
+   * @default '5m'
+   */
+  challengeTtl?: Duration;
+  /**
+   * The lockout of wrong codes, per account and apart from the password's (same rules: a
+   * progressive lock after `maxAttempts` wrong codes).
+   * @default the password lockout's defaults (5 codes per 15 min; 1 min, doubling, at most 1 h)
+   */
+  lockout?: LockoutOptions;
+}
+
+/**
  * The options of `createAuth`; every one is optional. Each field shows its default and bounds on
  * hover; docs/configuration.md describes them. A wrong value makes `createAuth` throw
  * `INVALID_CONFIG` naming the option.
@@ -522,7 +652,7 @@ export interface TelemetryOptions {
  * @example
  * ```ts
  * const options: AuthOptions = {
- *   passwords: { cost: 12, minLength: 10 },
+ *   passwords: { cost: 12, minLength: 16 },
  *   lockout: { maxAttempts: 5, window: '15m', duration: '1m', maxDuration: '1h' },
  *   tokens: { keys: [{ kid: '2025-06', alg: 'HS256', key: process.env.JWT_SECRET }] },
  *   rateLimits: { login: '5/min' },
@@ -549,6 +679,8 @@ export interface AuthOptions {
   passwordReset?: PasswordResetOptions;
   /** Email verification links, and whether a verified email is required to log in. @default see {@link EmailVerificationOptions} */
   emailVerification?: EmailVerificationOptions;
+  /** The app's hooks of the data export and erasure. @default see {@link AccountOptions} */
+  account?: AccountOptions;
   /** The role of a newly registered account (non-empty). @default 'user' */
   defaultRole?: string;
   /** Receives every audit event (login, lockout, token reuse...). @default none */
@@ -584,4 +716,9 @@ export interface AuthOptions {
    * @default the global providers of @opentelemetry/api when it is installed and they are registered; else off
    */
   telemetry?: false | TelemetryOptions;
+  /**
+   * A TOTP second factor with recovery codes (docs/mfa.md).
+   * @default absent: no second factor
+   */
+  mfa?: MfaOptions;
 }

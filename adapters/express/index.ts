@@ -131,6 +131,10 @@ class ExpressHttpRequest implements HttpRequest {
   get ip(): string | undefined {
     return this.#req.ip ?? this.#req.socket?.remoteAddress;
   }
+  get params(): HttpRequest['params'] {
+    // Express decodes them from the matched route's path (`:id`).
+    return this.#req.params as HttpRequest['params'];
+  }
 }
 
 function toHttpRequest(req: Request, ids: RequestIds | null, body?: Uint8Array): HttpRequest {
@@ -235,6 +239,7 @@ export function gatehouseExpress<P extends Policy = Policy>(
     (route.public ? markPublic : markGuard)(handler);
     if (route.method === 'GET') router.get(route.path, handler);
     else if (route.method === 'POST') router.post(route.path, handler);
+    else if (route.method === 'DELETE') router.delete(route.path, handler);
     else router.put(route.path, handler);
   }
 

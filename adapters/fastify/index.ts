@@ -191,6 +191,10 @@ class FastifyHttpRequest implements HttpRequest {
   get ip(): string | undefined {
     return this.#request.ip;
   }
+  get params(): HttpRequest['params'] {
+    // Fastify decodes them from the matched route's path (`:id`).
+    return this.#request.params as HttpRequest['params'];
+  }
   get body(): Uint8Array | undefined {
     const body = this.#request.body;
     return body instanceof Uint8Array ? body : undefined;

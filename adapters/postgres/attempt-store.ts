@@ -1,4 +1,9 @@
-import type { AttemptReservation, AttemptStore, LockoutRule } from '../../src/stores/types.js';
+import type {
+  AttemptReservation,
+  AttemptState,
+  AttemptStore,
+  LockoutRule,
+} from '../../src/stores/types.js';
 import type { Queryable } from './queryable.js';
 import { countDeleted, fromMs, run, storedKey, toMs } from './sql.js';
 import { type PostgresTableOptions, resolveTables } from './tables.js';
@@ -141,6 +146,31 @@ RETURNING ${toMs('a.locked_until')} AS locked_until`;
 
   async reset(key: string): Promise<void> {
     await run(this.#client, `DELETE FROM ${this.#table} WHERE key = $1`, [storedKey(key)]);
+  }
+
+  /** Reads the key's row (one SELECT, no lock taken); see {@link AttemptStore.inspect}. */
+  async inspect(key: string, now: number): Promise<AttemptState | null> {
+    const rows = await run<{
+      attempts: number;
+      window_start: number;
+      locked_until: number | null;
+      lockouts: number;
+    }>(
+      this.#client,
+      `SELECT attempts, ${toMs('window_start')} AS window_start,
+  ${toMs('locked_until')} AS locked_until, lockouts
+FROM ${this.#table} WHERE key = $1`,
+      [storedKey(key)],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    // While a lock stands, the column counts the reservations it refused: not attempts.
+    return {
+      attempts: row.locked_until === null ? row.attempts : 0,
+      windowStart: row.window_start,
+      lockedUntil: row.locked_until !== null && row.locked_until > now ? row.locked_until : null,
+      lockouts: row.lockouts,
+    };
   }
 
   /**

@@ -8,6 +8,7 @@ export { PostgresAttemptStore } from './attempt-store.js';
 export { PostgresAuditLog } from './audit-log.js';
 export { isUnavailable, toServerError } from './database-error.js';
 export { PostgresMailOutbox } from './mail-outbox.js';
+export { PostgresMfaStore } from './mfa-store.js';
 export type { MigrateOptions, MigrateResult } from './migrations.js';
 export { migrate, migrationScripts } from './migrations.js';
 export { PostgresOneTimeTokenStore } from './one-time-token-store.js';

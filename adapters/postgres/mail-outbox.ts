@@ -1,6 +1,6 @@
 import type { MailKind, MailOutboxStore, OutboxMessage } from '../../src/stores/types.js';
 import type { Queryable } from './queryable.js';
-import { fromMs, run, toMs, withoutNul } from './sql.js';
+import { countDeleted, fromMs, run, toMs, withoutNul } from './sql.js';
 import { type PostgresTableOptions, resolveTables } from './tables.js';
 
 interface OutboxRow {
@@ -198,6 +198,20 @@ WHERE id = $1::uuid AND ${WAITING}`,
       [],
     );
     return rows[0]!.pending;
+  }
+
+  /**
+   * Deletes every message to `email` (one DELETE, any state; the address compared
+   * case-insensitively after trimming); returns how many.
+   */
+  async deleteForRecipient(email: string): Promise<number> {
+    if (typeof email !== 'string') return 0;
+    const rows = await run<{ deleted: number }>(
+      this.#client,
+      countDeleted(this.#table, 'lower(btrim(to_address)) = lower(btrim($1))'),
+      [withoutNul(email)],
+    );
+    return rows[0]!.deleted;
   }
 
   /**

@@ -167,6 +167,93 @@ const MIGRATIONS: Migration[] = [
   WHERE delivered_at IS NOT NULL OR failed_at IS NOT NULL`,
     ],
   },
+  {
+    version: 3,
+    name: 'sessions per device: ip, user agent, label; refresh reuse grace',
+    statements: (t) => [
+      // Nullable columns without a default (and a constant default for grace_used): no table
+      // rewrite; sessions signed in before this migration show no device details.
+      `ALTER TABLE ${t.sessions} ADD COLUMN ip varchar(64)`,
+      `ALTER TABLE ${t.sessions} ADD COLUMN user_agent varchar(512)`,
+      `ALTER TABLE ${t.sessions} ADD COLUMN label varchar(100)`,
+      // The reuse grace (tokens.reuseGrace) of the family's current step: the hash the current
+      // token replaced, when that rotation happened, and whether the grace was used since.
+      `ALTER TABLE ${t.sessions} ADD COLUMN previous_hash char(64)`,
+      `ALTER TABLE ${t.sessions} ADD COLUMN rotated_at timestamptz`,
+      `ALTER TABLE ${t.sessions} ADD COLUMN grace_used boolean NOT NULL DEFAULT false`,
+      // The sessions list of a user (not revoked, newest first).
+      `CREATE INDEX ${t.object('sessions_user_active_idx')} ON ${t.sessions} (user_id, created_at DESC)
+  WHERE revoked_at IS NULL`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'administration: user bans, the users listing index',
+    statements: (t) => [
+      // Nullable columns without a default: no table rewrite, existing users are not banned.
+      `ALTER TABLE ${t.users} ADD COLUMN banned_at timestamptz`,
+      `ALTER TABLE ${t.users} ADD COLUMN banned_until timestamptz`,
+      `ALTER TABLE ${t.users} ADD COLUMN ban_reason varchar(500)`,
+      `ALTER TABLE ${t.users} ADD CONSTRAINT ${t.object('users_ban_check')}
+  CHECK ((banned_at IS NULL) = (ban_reason IS NULL) AND (banned_until IS NULL OR banned_at IS NOT NULL))`,
+      // The admin listing's keyset order (code points, whatever the database's collation). IF NOT
+      // EXISTS: on a large table, build it beforehand with CREATE INDEX CONCURRENTLY under this
+      // name, and the migration keeps it instead of locking writes while it builds.
+      `CREATE INDEX IF NOT EXISTS ${t.object('users_email_order_idx')} ON ${t.users} ((lower(email) COLLATE "C"))`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'TOTP second factor: factors and recovery codes',
+    statements: (t) => [
+      // One factor per user. No foreign key to users (like sessions): the store works with an
+      // app's own users table; erasure deletes the factor. The secret is sealed by the core
+      // (AES-256-GCM, bound to the user id): the database never holds it in clear.
+      `CREATE TABLE ${t.mfaFactors} (
+  user_id varchar(128) PRIMARY KEY,
+  secret_ciphertext varchar(1024) NOT NULL,
+  status varchar(16) NOT NULL,
+  created_at timestamptz NOT NULL,
+  confirmed_at timestamptz,
+  last_used_step bigint,
+  codes_generation integer NOT NULL DEFAULT 0,
+  CONSTRAINT ${t.object('mfa_factors_user_id_check')} CHECK (user_id <> ''),
+  CONSTRAINT ${t.object('mfa_factors_secret_check')} CHECK (secret_ciphertext <> ''),
+  CONSTRAINT ${t.object('mfa_factors_status_check')} CHECK (status IN ('pending', 'active')),
+  CONSTRAINT ${t.object('mfa_factors_active_check')} CHECK (
+    (status = 'active') = (confirmed_at IS NOT NULL)
+    AND (status = 'active') = (last_used_step IS NOT NULL))
+)`,
+      // Keyed hashes only; a code belongs to its user's factor and goes with it. A set counts
+      // only while its generation is the factor's `codes_generation`: a replacement bumps it in
+      // the same statement that inserts the new set, so no code of an older set can ever be
+      // used again, even one the replacement's snapshot could not see to delete.
+      `CREATE TABLE ${t.mfaRecoveryCodes} (
+  user_id varchar(128) NOT NULL,
+  generation integer NOT NULL,
+  code_hash varchar(64) NOT NULL,
+  created_at timestamptz NOT NULL,
+  used_at timestamptz,
+  PRIMARY KEY (user_id, generation, code_hash),
+  CONSTRAINT ${t.object('mfa_recovery_codes_hash_check')} CHECK (code_hash ~ '^[A-Za-z0-9_-]{43}$'),
+  CONSTRAINT ${t.object('mfa_recovery_codes_factor_fkey')} FOREIGN KEY (user_id)
+    REFERENCES ${t.mfaFactors} (user_id) ON DELETE CASCADE
+)`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'erasure: indexes for the deletes and the audit pseudonymisation of a user',
+    statements: (t) => [
+      // eraseUser deletes a user's one-time tokens (consumed ones too), the mails to the address
+      // and strips the email hash from events without a user id: each an index range, not a
+      // scan of tables that grow with the traffic (audit_events above all).
+      `CREATE INDEX IF NOT EXISTS ${t.object('one_time_tokens_user_id_idx')} ON ${t.oneTimeTokens} (user_id)`,
+      `CREATE INDEX IF NOT EXISTS ${t.object('mail_outbox_recipient_idx')} ON ${t.mailOutbox} ((lower(btrim(to_address))))`,
+      `CREATE INDEX IF NOT EXISTS ${t.object('audit_events_email_hash_idx')} ON ${t.auditEvents} ((metadata->>'emailHash'))
+  WHERE user_id IS NULL`,
+    ],
+  },
 ];
 
 /**

@@ -24,7 +24,12 @@ const COLUMNS = `token_hash, user_id, purpose, ${toMs('created_at')} AS created_
 /** A base64url SHA-256: anything else cannot be a stored hash (and must not reach the query). */
 const HASH = /^[A-Za-z0-9_-]{43}$/;
 
-const PURPOSES: readonly string[] = ['password_reset', 'email_verification'];
+// The CHECK constraint accepts any lower-case name; the store answers only purposes it knows.
+const PURPOSES: readonly string[] = Object.keys({
+  password_reset: true,
+  email_verification: true,
+  mfa_challenge: true,
+} satisfies Record<OneTimeTokenPurpose, true>);
 
 /**
  * How often `issue` runs its statement again after losing a race for the same user and purpose.
@@ -66,8 +71,9 @@ const LIVE_TOKEN = `token_hash = $1 AND purpose = $2 AND consumed_at IS NULL AND
  * - `consume` is one `UPDATE ... WHERE consumed_at IS NULL AND superseded_at IS NULL AND
  *   expires_at > now RETURNING`: of concurrent consumers of one hash exactly one gets the record.
  *
- * No foreign key to `users`: it works with your own users table too. A deleted user's tokens
- * stay until `prune` (the core refuses a token whose user is gone). Errors: `SERVER_ERROR`
+ * No foreign key to `users`: it works with your own users table too. `auth.eraseUser` deletes
+ * the user's tokens (`deleteUserTokens`); otherwise a deleted user's tokens stay until `prune`
+ * (the core refuses a token whose user is gone). Errors: `SERVER_ERROR`
  * (503 when the database is unreachable).
  *
  * @example
@@ -183,6 +189,30 @@ WHERE ${LIVE_TOKEN}`,
       [userId, purpose ?? null],
     );
     return rows[0]!.revoked;
+  }
+
+  /** The user's pending tokens, oldest first (one SELECT on the live index). */
+  async listUserTokens(userId: string, now: number): Promise<OneTimeTokenRecord[]> {
+    if (typeof userId !== 'string' || userId.includes('\u0000')) return [];
+    const rows = await run<TokenRow>(
+      this.#client,
+      `SELECT ${COLUMNS} FROM ${this.#table}
+WHERE user_id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > ${fromMs('$2')}
+ORDER BY created_at, token_hash`,
+      [userId, now],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Deletes every token of the user, whatever its state (one DELETE); returns how many. */
+  async deleteUserTokens(userId: string): Promise<number> {
+    if (typeof userId !== 'string' || userId.includes('\u0000')) return 0;
+    const rows = await run<{ deleted: number }>(
+      this.#client,
+      countDeleted(this.#table, 'user_id = $1'),
+      [userId],
+    );
+    return rows[0]!.deleted;
   }
 
   /**

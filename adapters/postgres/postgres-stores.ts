@@ -3,6 +3,7 @@ import type { Logger } from '../../src/runtime.js';
 import { PostgresAttemptStore } from './attempt-store.js';
 import { PostgresAuditLog } from './audit-log.js';
 import { PostgresMailOutbox } from './mail-outbox.js';
+import { PostgresMfaStore } from './mfa-store.js';
 import { PostgresOneTimeTokenStore } from './one-time-token-store.js';
 import { trackOutages } from './outage-tracker.js';
 import type { Queryable } from './queryable.js';
@@ -120,6 +121,8 @@ export interface PostgresStores {
     oneTimeTokens: PostgresOneTimeTokenStore;
     /** The mail outbox (`mail_outbox`), shared by every instance's mail worker. */
     outbox: PostgresMailOutbox;
+    /** TOTP factors and recovery codes (`mfa_factors`, `mfa_recovery_codes`). */
+    mfa: PostgresMfaStore;
   };
   /** The audit log; pass `auditLog.sink` as `createAuth({ audit })`. */
   auditLog: PostgresAuditLog;
@@ -170,6 +173,7 @@ export function createPostgresStores(
     rateLimits: new PostgresRateLimitStore(client, options),
     oneTimeTokens: new PostgresOneTimeTokenStore(client, options),
     outbox: new PostgresMailOutbox(client, options),
+    mfa: new PostgresMfaStore(client, options),
   };
   const auditLog = new PostgresAuditLog(client, options);
   return {

@@ -35,6 +35,8 @@ const TABLE_KEYS = [
   'auditEvents',
   'oneTimeTokens',
   'mailOutbox',
+  'mfaFactors',
+  'mfaRecoveryCodes',
 ] as const satisfies readonly (keyof TableNames)[];
 
 function schemaError(message: string, details: Record<string, unknown>): AuthError {

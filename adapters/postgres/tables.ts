@@ -40,6 +40,8 @@ export interface TableNames {
   auditEvents: string;
   oneTimeTokens: string;
   mailOutbox: string;
+  mfaFactors: string;
+  mfaRecoveryCodes: string;
   /** Quotes an index or constraint name with the prefix (schema-wide namespace in Postgres). */
   object(name: string): string;
 }
@@ -80,6 +82,8 @@ export function resolveTables(options: PostgresTableOptions = {}): TableNames {
     auditEvents: qualify('audit_events'),
     oneTimeTokens: qualify('one_time_tokens'),
     mailOutbox: qualify('mail_outbox'),
+    mfaFactors: qualify('mfa_factors'),
+    mfaRecoveryCodes: qualify('mfa_recovery_codes'),
     object: (name) => `"${tablePrefix}${name}"`,
   };
 }

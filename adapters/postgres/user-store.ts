@@ -1,5 +1,12 @@
 import { AuthError } from '../../src/errors.js';
-import type { NewUser, UserPatch, UserRecord, UserStore } from '../../src/stores/types.js';
+import type {
+  NewUser,
+  UserListPage,
+  UserListQuery,
+  UserPatch,
+  UserRecord,
+  UserStore,
+} from '../../src/stores/types.js';
 import { isInvalidInput, isUniqueViolation } from './database-error.js';
 import type { Queryable } from './queryable.js';
 import { run } from './sql.js';
@@ -16,10 +23,17 @@ interface UserRow {
   last_login_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  banned_at: Date | null;
+  banned_until: Date | null;
+  ban_reason: string | null;
 }
 
 const COLUMNS = `id::text AS id, email, name, role, password_hash, is_active, email_verified,
-  last_login_at, created_at, updated_at`;
+  last_login_at, created_at, updated_at, banned_at, banned_until, ban_reason`;
+
+// The listing's order: code points (UTF-8 bytes), whatever the database's collation, served by
+// the index users_email_order_idx of migration 4.
+const SORT_KEY = 'lower(email) COLLATE "C"';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -31,6 +45,9 @@ const PATCH_COLUMNS = {
   emailVerified: 'email_verified',
   passwordHash: 'password_hash',
   lastLoginAt: 'last_login_at',
+  bannedAt: 'banned_at',
+  bannedUntil: 'banned_until',
+  banReason: 'ban_reason',
 } as const satisfies Record<keyof UserPatch, string>;
 
 function toRecord(row: UserRow): UserRecord {
@@ -45,7 +62,28 @@ function toRecord(row: UserRow): UserRecord {
     lastLoginAt: row.last_login_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    bannedAt: row.banned_at,
+    bannedUntil: row.banned_until,
+    banReason: row.ban_reason,
   };
+}
+
+/**
+ * The least string greater than every string starting with `prefix`, in code point order (the
+ * last code point that can grow, grown by one), or null when there is none. Strings between
+ * `prefix` (included) and it (excluded) are exactly those starting with `prefix`, which makes
+ * the prefix search one index range.
+ */
+export function prefixUpperBound(prefix: string): string | null {
+  const points = Array.from(prefix);
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) {
+      // The surrogate range holds no character: U+D7FF is followed by U+E000.
+      return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+    }
+  }
+  return null;
 }
 
 function invalidUser(err: unknown): AuthError | undefined {
@@ -155,6 +193,42 @@ WHERE id = $1::uuid AND password_hash = $2 RETURNING id`,
       invalidUser,
     );
     return rows.length === 1;
+  }
+
+  /**
+   * One statement: an index range scan of `users_email_order_idx` from the cursor (and the
+   * query's prefix range), stopping after `limit + 1` rows; never an OFFSET.
+   */
+  async listUsers(query: UserListQuery): Promise<UserListPage> {
+    const { cursor, limit, query: prefix } = query;
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (cursor !== undefined) {
+      params.push(cursor);
+      where.push(`${SORT_KEY} > $${params.length}`);
+    }
+    if (prefix !== undefined && prefix !== '') {
+      params.push(prefix);
+      where.push(`${SORT_KEY} >= $${params.length}`);
+      const end = prefixUpperBound(prefix);
+      if (end !== null) {
+        params.push(end);
+        where.push(`${SORT_KEY} < $${params.length}`);
+      }
+    }
+    params.push(limit + 1);
+    const rows = await run<UserRow & { sort_key: string }>(
+      this.#client,
+      `SELECT ${COLUMNS}, ${SORT_KEY} AS sort_key FROM ${this.#table}${
+        where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`
+      } ORDER BY ${SORT_KEY} LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    return {
+      users: page.map(toRecord),
+      nextCursor: rows.length > limit ? page[page.length - 1]!.sort_key : null,
+    };
   }
 
   async delete(id: string): Promise<boolean> {

@@ -1,4 +1,9 @@
-import type { AttemptReservation, AttemptStore, LockoutRule } from '../../src/stores/types.js';
+import type {
+  AttemptReservation,
+  AttemptState,
+  AttemptStore,
+  LockoutRule,
+} from '../../src/stores/types.js';
 import type { RedisClient } from './client.js';
 import { type RedisAttemptStoreOptions, redisKey, resolveRedisOptions } from './options.js';
 import { luaScript, runnerFor, type ScriptRunner } from './script-runner.js';
@@ -79,6 +84,13 @@ return num(lockedUntil)
 
 const RESET = luaScript(`return redis.call('DEL', KEYS[1])`);
 
+// A plain read of the hash (one key, so a Cluster routes it like the others); nil when absent.
+const INSPECT = luaScript(`
+local f = redis.call('HMGET', KEYS[1], 'attempts', 'windowStart', 'lockedUntil', 'lockouts')
+if f[1] == false and f[2] == false then return false end
+return { f[1] or '0', f[2] or '0', f[3] or '', f[4] or '0' }
+`);
+
 /**
  * An {@link AttemptStore} (lockout counters) on Redis, shared by every app instance: one hash
  * per identifier under `<prefix>attempts:<key>` (the core's keys are keyed hashes, so Redis
@@ -137,6 +149,20 @@ export class RedisAttemptStore implements AttemptStore {
   /** Forgets the key entirely (counter, lock and lockout count). */
   async reset(key: string): Promise<void> {
     await this.#runner.run(RESET, redisKey(this.#prefix, 'attempts', key), []);
+  }
+
+  /** Reads the key's hash without changing it (one script); see {@link AttemptStore.inspect}. */
+  async inspect(key: string, now: number): Promise<AttemptState | null> {
+    const reply = await this.#runner.run(INSPECT, redisKey(this.#prefix, 'attempts', key), []);
+    if (!Array.isArray(reply)) return null;
+    const [attempts, windowStart, lockedUntil, lockouts] = reply.map((v) => String(v));
+    const lock = lockedUntil === '' ? null : Number(lockedUntil);
+    return {
+      attempts: lock === null ? Number(attempts) : 0,
+      windowStart: Number(windowStart),
+      lockedUntil: lock !== null && lock > now ? lock : null,
+      lockouts: Number(lockouts),
+    };
   }
 
   #run(script: typeof RESERVE, key: string, rule: LockoutRule): Promise<unknown> {

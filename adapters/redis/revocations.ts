@@ -107,6 +107,9 @@ const TOKEN_STORE_METHODS = [
   'revokeSession',
   'revokeUserSessions',
   'prune',
+  'listSessions',
+  'touchSession',
+  'deleteUserSessions',
 ] as const;
 
 const OWNER = 'withRedisRevocations';
@@ -458,6 +461,19 @@ class RedisRevocationTokenStore implements TokenStore {
 
   prune(olderThan: number): Promise<number> {
     return this.#inner.prune(olderThan);
+  }
+
+  listSessions(userId: string): Promise<SessionRecord[]> {
+    return this.#inner.listSessions(userId);
+  }
+
+  touchSession(sessionId: string, now: number, minIntervalMs: number): Promise<void> {
+    return this.#inner.touchSession(sessionId, now, minIntervalMs);
+  }
+
+  /** Deletes nothing it must announce: the core revokes the sessions (announced) first. */
+  deleteUserSessions(userId: string): Promise<number> {
+    return this.#inner.deleteUserSessions(userId);
   }
 
   watchRevocations(listener: RevocationListener): RevocationWatch {

@@ -7,6 +7,7 @@ import { createReadiness, type Readiness } from './health.js';
 import { identifierKey, signingKey } from './keys.js';
 import { createLogger, type JsonLogger } from './logger.js';
 import { createExampleMailer, type ExampleMailer } from './mailer.js';
+import { MFA_ISSUER, mfaEncryptionKeys } from './mfa.js';
 import { OrderRepository } from './orders.js';
 import { type ExampleRedis, openRedis } from './redis.js';
 import { seed } from './seed.js';
@@ -61,9 +62,16 @@ function createExampleAuth(
   stores: ExampleStores,
   key: ReturnType<typeof signingKey>,
   mail: { mailer: ExampleMailer['mailer']; publicUrl: string } | null,
+  orders: OrderRepository,
   cookies?: { trustedOrigins: string[] },
 ) {
   return createAuth({
+    // The TOTP second factor (docs/mfa.md): secrets encrypted with MFA_KEY (or a dev key).
+    mfa: {
+      issuer: MFA_ISSUER,
+      encryptionKeys: mfaEncryptionKeys(config, logger),
+      requireForRoles: config.AUTH_MFA_REQUIRED_ROLES,
+    },
     stores,
     // The same for both instances of this process and for every process on one database.
     identifierKey: identifierKey(config, key),
@@ -91,6 +99,16 @@ function createExampleAuth(
       audience: 'gatehouse-example',
       accessTtl: config.JWT_EXPIRES_IN.text,
       refreshIdleTtl: config.REFRESH_EXPIRES_IN.text,
+    },
+    // The app's own data about a user: their orders go into the data export, and are deleted
+    // first when the account is erased (docs/accounts.md).
+    account: {
+      dataExport: {
+        extend: async (user) => ({ orders: await orders.listOfUser(user.id) }),
+        erase: async (user) => {
+          await orders.deleteOfUser(user.id);
+        },
+      },
     },
     ...(cookies ? { cookies: { ...cookies, insecureDevelopment: config.INSECURE_COOKIES } } : {}),
     // Both instances deliver from the one outbox in the database (claimed with FOR UPDATE SKIP
@@ -157,9 +175,10 @@ export async function createExampleContext(
     const key = signingKey(config, logger);
     mailer = createExampleMailer(config, logger);
     const mail = { mailer: mailer.mailer, publicUrl: config.PUBLIC_URL ?? origin };
-    const auth = createExampleAuth(config, logger, stores, key, mail);
+    const orders = new OrderRepository(client);
+    const auth = createExampleAuth(config, logger, stores, key, mail, orders);
     // One process: the CSRF key is gatehouse's random per-instance default.
-    const cookieAuth = createExampleAuth(config, logger, stores, key, mail, {
+    const cookieAuth = createExampleAuth(config, logger, stores, key, mail, orders, {
       trustedOrigins: [...new Set(trustedOrigins)],
     });
     instances.push(auth, cookieAuth);
@@ -169,7 +188,7 @@ export async function createExampleContext(
         : undefined;
     // Seeded through an instance without a mailer: the accounts the operator configured need no
     // verification mail, and are marked verified (they log in with AUTH_REQUIRE_VERIFIED_EMAIL).
-    const seeding = createExampleAuth(config, logger, stores, key, null);
+    const seeding = createExampleAuth(config, logger, stores, key, null, orders);
     await seed(seeding, { demo: given.demo ?? db.embedded, admin }, logger, {
       markVerified: async (userId) => {
         await stores.users.update(userId, { emailVerified: true });
@@ -186,7 +205,7 @@ export async function createExampleContext(
       logger,
       auth,
       cookieAuth,
-      orders: new OrderRepository(client),
+      orders,
       origin,
       embedded: db.embedded,
       redis: redis?.address,

@@ -1,6 +1,7 @@
-import { type Duration, parseDuration, parseRateLimit } from 'gatehouse';
+import { type Duration, parseDuration, parseRateLimit, seedPolicy } from 'gatehouse';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUTS } from './http-server.js';
+import { parseMfaKey } from './mfa.js';
 
 /** A duration from 1 s to `max` (what the gatehouse option it feeds accepts), e.g. "15m". */
 const duration = (name: string, fallback: string, max: '24h' | '366d') =>
@@ -135,6 +136,34 @@ export const envSchema = z
     AUTH_LOCKOUT_DURATION: duration('AUTH_LOCKOUT_DURATION', '1m', '24h'),
     /** Keys the hashes of login identifiers (lockout counters, audit); same on every instance. */
     AUTH_IDENTIFIER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Encrypts TOTP secrets at rest: 32 bytes, base64 or hex (docs/mfa.md, "Key rotation"). */
+    MFA_KEY: z
+      .string()
+      .refine((v) => parseMfaKey(v) !== null, {
+        message: 'must be 32 bytes as base64 (44 characters) or hex (64 characters)',
+      })
+      .optional(),
+    /** Roles that must use two-factor sign-in (comma-separated; `mfa.requireForRoles`). */
+    AUTH_MFA_REQUIRED_ROLES: z
+      .string()
+      .refine(
+        (v) =>
+          v
+            .split(',')
+            .every((role) => (seedPolicy.roles as readonly string[]).includes(role.trim())),
+        {
+          message: `must be comma-separated roles of the policy (${seedPolicy.roles.join(', ')})`,
+        },
+      )
+      .optional()
+      .transform((v) => v?.split(',').map((role) => role.trim()) ?? []),
+    /** Older MFA keys, comma-separated: they still decrypt, MFA_KEY encrypts (key rotation). */
+    MFA_PREVIOUS_KEYS: z
+      .string()
+      .refine((v) => v.split(',').every((key) => parseMfaKey(key) !== null), {
+        message: 'must be comma-separated keys of 32 bytes, each base64 or hex',
+      })
+      .optional(),
     ADMIN_EMAIL: z.string().email('must be an email address').optional(),
     // The full password policy (common, repetitive, context words) runs when the admin is seeded.
     ADMIN_PASSWORD: z
@@ -220,6 +249,14 @@ export const envSchema = z
             'is required when NODE_ENV=production (every instance must hash login identifiers with the same key)',
         });
       }
+      if (!env.MFA_KEY) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MFA_KEY'],
+          message:
+            'is required when NODE_ENV=production (it encrypts the TOTP secrets; every instance needs the same key)',
+        });
+      }
       if (env.INSECURE_COOKIES) {
         ctx.addIssue({
           code: 'custom',
@@ -287,6 +324,9 @@ const ENV_NAMES = [
   'AUTH_LOCKOUT_THRESHOLD',
   'AUTH_LOCKOUT_DURATION',
   'AUTH_IDENTIFIER_KEY',
+  'MFA_KEY',
+  'MFA_PREVIOUS_KEYS',
+  'AUTH_MFA_REQUIRED_ROLES',
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
   'LOG_LEVEL',
@@ -331,7 +371,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
 }
 
 function redact(name: string, value: string): string {
-  return /SECRET|PASSWORD|PRIVATE_KEY|IDENTIFIER_KEY|DATABASE_URL|REDIS_URL|SMTP_URL/.test(name)
-    ? '[redacted]'
-    : value;
+  return /SECRET|PASSWORD|_KEY|DATABASE_URL|REDIS_URL|SMTP_URL/.test(name) ? '[redacted]' : value;
 }

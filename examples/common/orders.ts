@@ -79,4 +79,22 @@ export class OrderRepository {
     );
     return (rows as OrderRow[]).map(toOrder);
   }
+
+  /** Every order of a user, oldest first: the example's part of the user's data export. */
+  async listOfUser(userId: string): Promise<Order[]> {
+    const rows = await this.query(
+      'SELECT id, user_id, total::text AS total, status, created_at FROM orders WHERE user_id = $1 ORDER BY created_at, id',
+      [userId],
+    );
+    return (rows as OrderRow[]).map(toOrder);
+  }
+
+  /**
+   * Deletes every order of a user (the example's part of erasing an account, run by gatehouse
+   * before it deletes the user); returns how many there were.
+   */
+  async deleteOfUser(userId: string): Promise<number> {
+    return (await this.query('DELETE FROM orders WHERE user_id = $1 RETURNING id', [userId]))
+      .length;
+  }
 }

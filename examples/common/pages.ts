@@ -24,6 +24,15 @@ export function pageHeaders(file: string): Record<string, string> {
   };
 }
 
+/**
+ * The headers of the dashboard's "Download my data" answer: a file to save, never cached (it
+ * holds the user's personal data).
+ */
+export const EXPORT_DOWNLOAD_HEADERS: Readonly<Record<string, string>> = {
+  'content-disposition': 'attachment; filename="my-data.json"',
+  'cache-control': 'no-store',
+};
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

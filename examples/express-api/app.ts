@@ -1,12 +1,13 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import { markPublic, type PublicUser } from 'gatehouse';
+import { markPublic, type PublicUser, type RequestContext } from 'gatehouse';
 import { gatehouseExpress } from 'gatehouse/express';
 import { MAX_BODY_BYTES, parseJsonBody, readRequestBody } from 'gatehouse/http';
 import type { ExampleContext } from '../common/context.js';
 import { type Caller, exampleHandlers } from '../common/handlers.js';
 import { livenessResponse, type OperationsResponse, readinessResponse } from '../common/health.js';
 import { refuseMissingHost } from '../common/http-server.js';
-import { PUBLIC_DIR, pageHeaders } from '../common/pages.js';
+import { mfaQrCodeOf } from '../common/mfa.js';
+import { EXPORT_DOWNLOAD_HEADERS, PUBLIC_DIR, pageHeaders } from '../common/pages.js';
 import { OPERATIONS_PATHS, PROMETHEUS_CONTENT_TYPE } from '../common/telemetry.js';
 
 /** The template of the route that answered (`/api/users/:id`), never the raw path. */
@@ -66,6 +67,14 @@ export function buildExpressApp(ctx: ExampleContext) {
   };
   const caller = (req: Request): Caller => req.auth!;
   const loadUser = (req: Request) => handlers.loadUser(String(req.params.id));
+  // Who acted and from where, for the audit events of the admin and account routes.
+  const contextOf = (req: Request): RequestContext =>
+    gate.http.contextOf({
+      method: req.method,
+      headers: req.headers,
+      ip: req.ip,
+      requestId: gate.requestIdOf(req),
+    });
 
   // Operations: liveness, readiness and (METRICS=1) the Prometheus scrape. Public on purpose (a
   // probe carries no token), outside every rate limit; docs/observability.md.
@@ -118,9 +127,69 @@ export function buildExpressApp(ctx: ExampleContext) {
     gate.authenticate(),
     gate.authorize('users:delete', { resource: loadUser }),
     async (req, res) => {
-      res.json(await handlers.deleteUser(String(req.params.id), caller(req)));
+      res.json(await handlers.deleteUser(String(req.params.id), caller(req), contextOf(req)));
     },
   );
+  app.get(
+    '/api/users/:id/export',
+    gate.authenticate(),
+    gate.authorize('users:export', { resource: loadUser }),
+    async (req, res) => {
+      // Personal data: no cache keeps a copy.
+      res.set('cache-control', 'no-store').json(await handlers.exportUser(String(req.params.id)));
+    },
+  );
+  // The same export for the dashboard, with the cookie-mode session: a download.
+  app.get(
+    '/app/api/users/:id/export',
+    pageGate.authenticate(),
+    pageGate.authorize('users:export', { resource: loadUser }),
+    async (req, res) => {
+      const body = await handlers.exportUser(String(req.params.id));
+      res.set(EXPORT_DOWNLOAD_HEADERS).json(body);
+    },
+  );
+
+  // Administration: admins only, each decision through the policy (users:list, ban, role).
+  app.get(
+    '/api/admin/users',
+    gate.authenticate(),
+    gate.authorize('users:list'),
+    async (req, res) => {
+      res.json(await handlers.listUsers(req.query));
+    },
+  );
+  app.post(
+    '/api/admin/users/:id/ban',
+    gate.authenticate(),
+    gate.authorize('users:ban', { resource: loadUser }),
+    jsonBody,
+    async (req, res) => {
+      res.json(
+        await handlers.banUser(String(req.params.id), req.body, caller(req), contextOf(req)),
+      );
+    },
+  );
+  app.post(
+    '/api/admin/users/:id/unban',
+    gate.authenticate(),
+    gate.authorize('users:ban', { resource: loadUser }),
+    async (req, res) => {
+      res.json(await handlers.unbanUser(String(req.params.id), caller(req), contextOf(req)));
+    },
+  );
+  app.put(
+    '/api/admin/users/:id/role',
+    gate.authenticate(),
+    gate.authorize('users:role', { resource: loadUser }),
+    jsonBody,
+    async (req, res) => {
+      res.json(
+        await handlers.setRole(String(req.params.id), req.body, caller(req), contextOf(req)),
+      );
+    },
+  );
+
   app.post(
     '/api/orders',
     gate.authenticate(),
@@ -133,6 +202,15 @@ export function buildExpressApp(ctx: ExampleContext) {
   app.get('/api/orders', gate.authenticate(), async (req, res) => {
     res.json(await handlers.listOrders(caller(req)));
   });
+
+  // The QR code of the dashboard's MFA enrolment, drawn from the URI it posts (no state).
+  app.post(
+    '/app/mfa/qr',
+    jsonBody,
+    markPublic((req: Request, res: Response) => {
+      res.json(mfaQrCodeOf(req.body));
+    }),
+  );
 
   // The static pages (login, sign-up, forgot / reset password, verify email; /reset-password
   // serves reset-password.html): public on purpose (the routes-guarded test checks every route).

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { PublicUser } from 'gatehouse';
+import { markGuard, type PublicUser, type RequestContext } from 'gatehouse';
 import { contractFrameworkErrors, gatehouseFastify } from 'gatehouse/fastify';
 import { MAX_BODY_BYTES, parseJsonBody } from 'gatehouse/http';
 import type { ExampleContext } from '../common/context.js';
@@ -12,6 +12,8 @@ import {
   refuseMissingHost,
   timeoutsOf,
 } from '../common/http-server.js';
+import { mfaQrCodeOf } from '../common/mfa.js';
+import { EXPORT_DOWNLOAD_HEADERS } from '../common/pages.js';
 import { OPERATIONS_PATHS, PROMETHEUS_CONTENT_TYPE } from '../common/telemetry.js';
 import { registerCookieAuthRoutes, registerPages } from './pages.js';
 
@@ -59,7 +61,7 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
   app.setErrorHandler((error, _request, reply) => app.sendAuthError(reply, error));
   // The pages (login, sign-up, forgot / reset password, verify email) and the cookie-mode routes
   // they call, as on the Express example.
-  await registerCookieAuthRoutes(app, ctx.cookieAuth, '/app/api/auth');
+  const pageHttp = await registerCookieAuthRoutes(app, ctx.cookieAuth, '/app/api/auth');
   registerPages(app);
   const handlers = exampleHandlers(ctx);
 
@@ -84,6 +86,15 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
 
   const caller = (request: FastifyRequest): Caller => request.auth!;
   const loadUser = (request: FastifyRequest) => handlers.loadUser((request as WithId).params.id);
+  const idOf = (request: FastifyRequest) => (request as WithId).params.id;
+  // Who acted and from where, for the audit events of the admin and account routes.
+  const contextOf = (request: FastifyRequest): RequestContext =>
+    app.gatehouse.contextOf({
+      method: request.method,
+      headers: request.headers,
+      ip: request.ip,
+      requestId: request.id,
+    });
 
   await app.register(async (routes) => {
     // The same 16 KiB JSON reading as gatehouse's own routes, so errors match the contract.
@@ -100,6 +111,10 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
       },
     );
 
+    // The QR code of the dashboard's MFA enrolment, drawn from the URI it posts (no state).
+    routes.post('/app/mfa/qr', { config: { public: true } }, async (request) =>
+      mfaQrCodeOf(request.body),
+    );
     routes.get(
       '/api/users/:id',
       { preHandler: [app.authenticate, app.authorize('users:read', { resource: loadUser })] },
@@ -114,7 +129,54 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
     routes.delete(
       '/api/users/:id',
       { preHandler: [app.authenticate, app.authorize('users:delete', { resource: loadUser })] },
-      async (request) => handlers.deleteUser((request as WithId).params.id, caller(request)),
+      async (request) => handlers.deleteUser(idOf(request), caller(request), contextOf(request)),
+    );
+    routes.get(
+      '/api/users/:id/export',
+      { preHandler: [app.authenticate, app.authorize('users:export', { resource: loadUser })] },
+      // Personal data: no cache keeps a copy.
+      async (request, reply) =>
+        reply.header('cache-control', 'no-store').send(await handlers.exportUser(idOf(request))),
+    );
+    // The same export for the dashboard, with the cookie-mode session: a download. The plugin's
+    // guards are the bearer instance's, so this one uses the cookie-mode HTTP layer's.
+    routes.get(
+      '/app/api/users/:id/export',
+      markGuard(async (request: FastifyRequest, reply: FastifyReply) => {
+        const principal = await pageHttp.authenticate({
+          method: request.method,
+          headers: request.headers,
+          rawHeaders: request.raw.rawHeaders,
+          ip: request.ip,
+        });
+        await pageHttp.authorize(principal, 'users:export', () => loadUser(request));
+        const body = await handlers.exportUser(idOf(request));
+        return reply.headers(EXPORT_DOWNLOAD_HEADERS).send(body);
+      }),
+    );
+
+    // Administration: admins only, each decision through the policy (users:list, ban, role).
+    routes.get(
+      '/api/admin/users',
+      { preHandler: [app.authenticate, app.authorize('users:list')] },
+      async (request) => handlers.listUsers(request.query),
+    );
+    routes.post(
+      '/api/admin/users/:id/ban',
+      { preHandler: [app.authenticate, app.authorize('users:ban', { resource: loadUser })] },
+      async (request) =>
+        handlers.banUser(idOf(request), request.body, caller(request), contextOf(request)),
+    );
+    routes.post(
+      '/api/admin/users/:id/unban',
+      { preHandler: [app.authenticate, app.authorize('users:ban', { resource: loadUser })] },
+      async (request) => handlers.unbanUser(idOf(request), caller(request), contextOf(request)),
+    );
+    routes.put(
+      '/api/admin/users/:id/role',
+      { preHandler: [app.authenticate, app.authorize('users:role', { resource: loadUser })] },
+      async (request) =>
+        handlers.setRole(idOf(request), request.body, caller(request), contextOf(request)),
     );
     routes.post(
       '/api/orders',

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Auth, markGuard, markPublic } from 'gatehouse';
-import { createAuthHttp, type HttpResponse, MAX_BODY_BYTES } from 'gatehouse/http';
+import { type AuthHttp, createAuthHttp, type HttpResponse, MAX_BODY_BYTES } from 'gatehouse/http';
 import { loadPageFiles } from '../common/pages.js';
 
 /**
@@ -26,13 +26,14 @@ function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
  * `gatehouseExpress` there). The Fastify plugin decorates the app, so it is registered once (for
  * the bearer-mode API); these routes come straight from the core's HTTP layer, which holds every
  * rule (CSRF, cookies, limits): the handlers only translate. JWKS is left to the plugin (one key
- * set for both instances).
+ * set for both instances). Returns the cookie-mode HTTP layer, whose guards the app's own page
+ * routes use.
  */
 export async function registerCookieAuthRoutes(
   app: FastifyInstance,
   auth: Auth,
   prefix: string,
-): Promise<void> {
+): Promise<AuthHttp> {
   const http = createAuthHttp(auth, { prefix });
   await app.register(async (routes) => {
     // Raw bytes (16 KiB at most) to the core, as the plugin's own routes get them.
@@ -59,10 +60,13 @@ export async function registerCookieAuthRoutes(
                 rawHeaders: request.raw.rawHeaders,
                 ip: request.ip,
                 body: request.body instanceof Uint8Array ? request.body : undefined,
+                // `/sessions/:id`: Fastify decoded the route's parameters.
+                params: request.params as Record<string, string>,
               }),
             ),
         ),
       });
     }
   });
+  return http;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../duration.js';
 import type { Mailer } from '../mail/message.js';
 import type { MailTemplate } from '../mail/templates.js';
-import type { MailKind } from '../stores/types.js';
+import type { MailKind, PublicUser } from '../stores/types.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -121,3 +121,27 @@ export const emailVerificationSchema = z
 
 /** The resolved `mail` options (durations in ms). */
 export type ResolvedMailOptions = z.output<typeof mailOptionsSchema>;
+
+/** The `account` options of createAuth: the data export and erasure hooks of the app. */
+export const accountOptionsSchema = z
+  .object({
+    dataExport: z
+      .object({
+        /** Adds the app's own data about a user to `auth.exportUser` (its `app` field). */
+        extend: fn<
+          (user: PublicUser) => Promise<Record<string, unknown>> | Record<string, unknown>
+        >('a function (user) => object or Promise<object>').optional(),
+        /** Erases the app's own data about a user; `auth.eraseUser` runs it first. */
+        erase: fn<(user: PublicUser) => Promise<void> | void>(
+          'a function (user) => Promise<void>',
+        ).optional(),
+        /** The most audit events an export holds (newest first). */
+        auditEventLimit: z.number().int().min(1).max(10_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The resolved `account` options. */
+export type ResolvedAccountOptions = z.output<typeof accountOptionsSchema>;

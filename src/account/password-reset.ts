@@ -21,6 +21,8 @@ export interface PasswordResetOptions {
   lockoutKey: (identifier: string) => string;
   /** Ends every session of the user (and emits SESSIONS_REVOKED). */
   revokeSessions: (userId: string, context: RequestContext) => Promise<number>;
+  /** Whether the user has an active second factor (then `rules.minLengthWithMfa` applies). */
+  hasSecondFactor?: (userId: string) => Promise<boolean>;
 }
 
 /**
@@ -122,6 +124,7 @@ export class PasswordReset {
     const password = await checkNewPassword(input.password, this.#o.rules, {
       email: user.email,
       name: user.name,
+      hasSecondFactor: (await this.#o.hasSecondFactor?.(user.id)) === true,
     });
     // Hashed before the link is burnt: a failure here leaves the link usable.
     const passwordHash = await this.#o.hasher.hash(password, this.#o.cost);

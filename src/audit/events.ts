@@ -18,11 +18,15 @@ export type AuditEventName =
   | 'LOGOUT'
   | 'LOGOUT_ALL'
   | 'SESSIONS_REVOKED'
+  | 'SESSION_REVOKED'
   | 'ACCESS_DENIED'
   | 'RATE_LIMITED'
   | 'CSRF_REJECTED'
   | 'USER_DISABLED'
   | 'USER_DELETED'
+  | 'USER_ERASED'
+  | 'USER_BANNED'
+  | 'USER_UNBANNED'
   | 'USER_UPDATED'
   | 'ROLE_CHANGED'
   | 'PASSWORD_RESET_REQUESTED'
@@ -30,7 +34,13 @@ export type AuditEventName =
   | 'EMAIL_VERIFICATION_SENT'
   | 'EMAIL_VERIFIED'
   | 'REGISTRATION_ON_EXISTING_EMAIL'
-  | 'MAIL_FAILED';
+  | 'MAIL_FAILED'
+  | 'MFA_ENROLLED'
+  | 'MFA_DISABLED'
+  | 'MFA_FAILED'
+  | 'MFA_LOCKED'
+  | 'RECOVERY_CODE_USED'
+  | 'RECOVERY_CODES_REGENERATED';
 
 /**
  * One security event, in the seed's audit format (plus `requestId`, present when the event

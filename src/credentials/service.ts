@@ -1,3 +1,4 @@
+import { isBanned } from '../account/ban.js';
 import type { AuditEmitter, RequestContext } from '../audit/emitter.js';
 import { AuthError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
@@ -41,6 +42,11 @@ export interface RegisterInput {
 export interface LoginInput {
   email: string;
   password: string;
+  /**
+   * A name for the new session in the sessions list ("Work laptop"): 1–100 printable
+   * characters (VALIDATION_ERROR otherwise, before the password is checked). @default none
+   */
+  deviceLabel?: string | undefined;
 }
 
 export interface CredentialServiceOptions {
@@ -63,6 +69,16 @@ export interface CredentialServiceOptions {
   audit: AuditEmitter;
   /** Counts each lock taken (`gatehouse.lockouts`). @default off */
   telemetry?: Telemetry;
+  /**
+   * The login's second step (`mfa`), run after the correct password and every other check:
+   * throws MFA_REQUIRED / MFA_ENROLLMENT_REQUIRED (with a challenge) or returns. @default none
+   */
+  secondFactor?: (user: UserRecord) => Promise<void>;
+  /**
+   * Whether the user has an active second factor: a new password then needs only
+   * `rules.minLengthWithMfa`. @default none (never)
+   */
+  hasSecondFactor?: (userId: string) => Promise<boolean>;
 }
 
 const MAX_NAME_LENGTH = 100;
@@ -138,7 +154,7 @@ export class CredentialService {
   }
 
   /**
-   * Verifies a login. Unknown email, wrong password and disabled account all fail with
+   * Verifies a login. Unknown email, wrong password, disabled and banned account all fail with
    * INVALID_CREDENTIALS after the same work (a bcrypt verify at the configured cost).
    */
   async verifyLogin(input: LoginInput, context: RequestContext = {}): Promise<UserRecord> {
@@ -163,8 +179,17 @@ export class CredentialService {
     );
     const valid = user !== null && checked;
 
-    if (!user || !valid || !user.isActive) {
-      const reason = !user ? 'unknown_user' : !valid ? 'wrong_password' : 'disabled';
+    // A banned account fails exactly like a wrong password: after the same bcrypt check, counted
+    // toward the lockout, and before any later step (a second factor) could tell it apart.
+    const banned = user !== null && isBanned(user, this.#o.clock.now());
+    if (!user || !valid || !user.isActive || banned) {
+      const reason = !user
+        ? 'unknown_user'
+        : !valid
+          ? 'wrong_password'
+          : !user.isActive
+            ? 'disabled'
+            : 'banned';
       await this.#fail(key, email, reason, user?.id, context);
       throw new AuthError('INVALID_CREDENTIALS');
     }
@@ -183,6 +208,20 @@ export class CredentialService {
       throw new AuthError('EMAIL_NOT_VERIFIED');
     }
     const current = await this.#rehashIfNeeded(user, password);
+    // Last: a wrong password never reaches it, so an enrolled account fails like any other.
+    if (this.#o.secondFactor) await this.#o.secondFactor(current);
+    return this.completeLogin(current, 'password', context);
+  }
+
+  /**
+   * The end of a successful login (after the password, or after its second factor): records
+   * `lastLoginAt` and emits LOGIN_SUCCEEDED with `metadata.method`.
+   */
+  async completeLogin(
+    user: UserRecord,
+    method: 'password' | 'totp' | 'recovery_code',
+    context: RequestContext = {},
+  ): Promise<UserRecord> {
     const updated = await this.#o.users.update(user.id, {
       lastLoginAt: new Date(this.#o.clock.now()),
     });
@@ -190,11 +229,37 @@ export class CredentialService {
       event: 'LOGIN_SUCCEEDED',
       status: 'success',
       userId: user.id,
-      email,
+      email: user.email,
       context,
-      metadata: { method: 'password' },
+      metadata: { method },
     });
-    return updated ?? current;
+    return updated ?? user;
+  }
+
+  /**
+   * Checks a signed-in user's password again (to turn off the second factor), counted against
+   * the same lockout as logins. Returns the normalised password; INVALID_CREDENTIALS or
+   * ACCOUNT_LOCKED otherwise.
+   */
+  async confirmPassword(
+    user: UserRecord,
+    password: unknown,
+    context: RequestContext = {},
+  ): Promise<string> {
+    let normalized: string;
+    try {
+      normalized = normalizePassword(password);
+    } catch {
+      throw new AuthError('INVALID_CREDENTIALS', 'The password is incorrect.');
+    }
+    const key = this.#o.lockoutKey(user.email);
+    await this.#reserve(key, user.email, context);
+    if (!(await this.#o.hasher.verify(normalized, user.passwordHash))) {
+      await this.#fail(key, user.email, 'wrong_password_confirmation', user.id, context);
+      throw new AuthError('INVALID_CREDENTIALS', 'The password is incorrect.');
+    }
+    await this.#o.attempts.reset(key);
+    return normalized;
   }
 
   /**
@@ -216,6 +281,7 @@ export class CredentialService {
     const newPassword = await checkNewPassword(input.newPassword, this.#o.rules, {
       email: user.email,
       name: user.name,
+      hasSecondFactor: (await this.#o.hasSecondFactor?.(user.id)) === true,
     });
     let current: string;
     try {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../audit/emitter.js';
-import type { Auth } from '../auth.js';
+import type { Auth, LoginResult } from '../auth.js';
 import { AuthError, isAuthError, withoutStack } from '../errors.js';
 import { internalsOf } from '../internal/handle.js';
 import type { RateLimitedRoute } from '../ratelimit/limiter.js';
@@ -11,6 +11,7 @@ import {
   extractAccessToken,
   plainBearerToken,
 } from './access-token-source.js';
+import { accountRoutes } from './account-routes.js';
 import { parseJsonBody } from './body.js';
 import {
   loginBodySchema,
@@ -23,6 +24,7 @@ import {
 import { cookieNames } from './cookie-mode.js';
 import { type CookieAttributes, parseCookies, serializeCookie } from './cookies.js';
 import { CsrfProtection, isSessionIdShape } from './csrf.js';
+import { mfaRoutes, PUBLIC_MFA_ROUTES, withMfaChallenge } from './mfa-routes.js';
 import { PUBLIC_RECOVERY_ROUTES, recoveryRoutes, SIGN_UP_ACCEPTED } from './recovery-routes.js';
 import { clientIp, type HttpRequest, headerValue, rateLimitKeyOfIp } from './request.js';
 import {
@@ -33,6 +35,7 @@ import {
 } from './request-id.js';
 import { errorResponse, type HttpResponse, jsonResponse, requestFailureLogOf } from './response.js';
 import { routePrefixOf } from './route-prefix.js';
+import { sessionRoutes } from './session-routes.js';
 
 /**
  * One route of the HTTP contract, in framework-neutral form; `handle` never throws.
@@ -45,11 +48,13 @@ import { routePrefixOf } from './route-prefix.js';
  * ```
  */
 export interface AuthRoute {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The path; a segment `:name` is a parameter, given to `handle` in `request.params`. */
   path: string;
   /**
    * True for the routes anyone may call (register, login, refresh, csrf, the JWKS, and
-   * password/forgot, password/reset, email/verify when `mail` is configured); false for
+   * password/forgot, password/reset, email/verify when `mail` is configured, and mfa/verify
+   * when `mfa` is); false for
    * those whose handler requires an authenticated caller. The adapters mark the handlers they
    * mount with `PUBLIC_MARK` or `GUARD_MARK` accordingly.
    */
@@ -193,9 +198,14 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
   );
   // The routes anyone may call; every other one authenticates its caller first.
   const publicPaths = new Set([
-    ...['register', 'login', 'refresh', 'csrf', ...PUBLIC_RECOVERY_ROUTES].map(
-      (name) => `${prefix}/${name}`,
-    ),
+    ...[
+      'register',
+      'login',
+      'refresh',
+      'csrf',
+      ...PUBLIC_RECOVERY_ROUTES,
+      ...PUBLIC_MFA_ROUTES,
+    ].map((name) => `${prefix}/${name}`),
     '/.well-known/jwks.json',
   ]);
   const logger = internals.config.logger ?? silentLogger;
@@ -304,6 +314,22 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
         sessionId === null ? undefined : sessionSeconds,
       ),
     };
+  }
+
+  /**
+   * The answer to a finished login (password, or the second factor after it): the tokens, or in
+   * cookie mode the session cookies and a new binding, bound to the new session: a CSRF token
+   * obtained before login, or planted from another session, does not work on this one.
+   */
+  function loginResponse(result: LoginResult): HttpResponse {
+    if (!csrf) return jsonResponse(200, { success: true, ...result });
+    const sessionId = sessionIdOfIssued(result.token);
+    const { csrfToken, setCookie } = newBinding(sessionId);
+    return jsonResponse(
+      200,
+      { success: true, expiresIn: result.expiresIn, user: result.user, csrfToken },
+      { 'set-cookie': [...sessionCookies(result, sessionId), setCookie] },
+    );
   }
 
   /** The session id of an access token this instance just issued. */
@@ -558,22 +584,18 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       return jsonResponse(201, { success: true, user });
     }),
 
-    route('POST', `${prefix}/login`, async (request) => {
-      await limit('login', request);
-      if (csrf) checkCsrf(request, cookiesOf(request)!);
-      const input = validateBody(loginBodySchema, body(request));
-      const result = await auth.login(input, contextOf(request));
-      if (!csrf) return jsonResponse(200, { success: true, ...result });
-      // A new binding at every login, bound to the new session: a token obtained before login,
-      // or planted from another session, does not work on this one.
-      const sessionId = sessionIdOfIssued(result.token);
-      const { csrfToken, setCookie } = newBinding(sessionId);
-      return jsonResponse(
-        200,
-        { success: true, expiresIn: result.expiresIn, user: result.user, csrfToken },
-        { 'set-cookie': [...sessionCookies(result, sessionId), setCookie] },
-      );
-    }),
+    route(
+      'POST',
+      `${prefix}/login`,
+      async (request) => {
+        await limit('login', request);
+        if (csrf) checkCsrf(request, cookiesOf(request)!);
+        const input = validateBody(loginBodySchema, body(request));
+        return loginResponse(await auth.login(input, contextOf(request)));
+      },
+      // MFA_REQUIRED / MFA_ENROLLMENT_REQUIRED carry the challenge of the next step.
+      withMfaChallenge,
+    ),
 
     route(
       'POST',
@@ -705,6 +727,45 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
       requirePrincipal,
       body,
       contextOf,
+    }),
+  );
+
+  routes.push(
+    ...accountRoutes({
+      auth,
+      prefix,
+      route,
+      requirePrincipal,
+      body,
+      contextOf,
+      clearedCookies: csrf ? clearedCookies : null,
+    }),
+  );
+
+  routes.push(
+    ...mfaRoutes({
+      auth,
+      prefix,
+      route,
+      limit,
+      checkPreLoginCsrf: (request) => {
+        if (csrf) checkCsrf(request, cookiesOf(request)!);
+      },
+      requirePrincipal,
+      loginResponse,
+      body,
+      contextOf,
+    }),
+  );
+
+  routes.push(
+    ...sessionRoutes({
+      auth,
+      prefix,
+      route,
+      requirePrincipal,
+      contextOf,
+      clearedCookies: () => (csrf ? clearedCookies() : null),
     }),
   );
 

@@ -20,14 +20,19 @@ export const registerBodySchema = z.object({
 });
 
 /**
- * `POST /login`: `{ email, password }`.
+ * `POST /login`: `{ email, password, deviceLabel? }` (the label names the session in the
+ * sessions list; the core checks it is 1–100 printable characters).
  *
  * @example
  * ```ts
- * const { email, password } = validateBody(loginBodySchema, body);
+ * const { email, password, deviceLabel } = validateBody(loginBodySchema, body);
  * ```
  */
-export const loginBodySchema = z.object({ email: text(1024), password: text(4096) });
+export const loginBodySchema = z.object({
+  email: text(1024),
+  password: text(4096),
+  deviceLabel: text(1024).optional(),
+});
 
 /**
  * `POST /refresh` outside cookie mode: `{ refreshToken }`.
@@ -96,6 +101,75 @@ export const resetPasswordBodySchema = z.object({ token: linkToken, password: te
  * ```
  */
 export const verifyEmailBodySchema = z.object({ token: linkToken });
+
+// MFA: a code is 6 digits and a recovery code 12 characters (with dashes and spaces allowed);
+// the core checks their shape, these caps only bound the work. Challenges are one-time tokens.
+const mfaCode = text(64);
+const mfaChallenge = text(512);
+
+/**
+ * `POST /mfa/totp/enroll`: no body when authenticated; `{ challenge }` with the enrolment
+ * challenge of a login answered MFA_ENROLLMENT_REQUIRED.
+ *
+ * @example
+ * ```ts
+ * const challenge = validateBody(mfaEnrollBodySchema, body)?.challenge;
+ * ```
+ */
+export const mfaEnrollBodySchema = z.object({ challenge: mfaChallenge.optional() }).optional();
+
+/**
+ * `POST /mfa/totp/confirm`: `{ code, challenge? }` (the challenge as for enroll).
+ *
+ * @example
+ * ```ts
+ * const { code, challenge } = validateBody(mfaConfirmBodySchema, body);
+ * ```
+ */
+export const mfaConfirmBodySchema = z.object({
+  code: mfaCode,
+  challenge: mfaChallenge.optional(),
+});
+
+/**
+ * `POST /mfa/verify`: `{ challenge, code }` or `{ challenge, recoveryCode }`, and the
+ * `deviceLabel?` of the session it starts (as at login; the core checks it).
+ *
+ * @example
+ * ```ts
+ * const { challenge, code, recoveryCode } = validateBody(mfaVerifyBodySchema, body);
+ * ```
+ */
+export const mfaVerifyBodySchema = z.object({
+  challenge: mfaChallenge,
+  code: mfaCode.optional(),
+  recoveryCode: mfaCode.optional(),
+  deviceLabel: text(1024).optional(),
+});
+
+/**
+ * `POST /mfa/recovery-codes`: `{ code }` (a current code from the app).
+ *
+ * @example
+ * ```ts
+ * const { code } = validateBody(mfaRecoveryCodesBodySchema, body);
+ * ```
+ */
+export const mfaRecoveryCodesBodySchema = z.object({ code: mfaCode });
+
+/**
+ * `DELETE /mfa/totp`: `{ password, code }` or `{ password, recoveryCode }`.
+ *
+ * @example
+ * ```ts
+ * const { password, code, recoveryCode } = validateBody(mfaDisableBodySchema, body);
+ * ```
+ */
+export const mfaDisableBodySchema = z.object({
+  password: text(4096),
+  code: mfaCode.optional(),
+  recoveryCode: mfaCode.optional(),
+});
 
 /**
  * Validates a parsed JSON body against a route's schema; throws `AuthError('VALIDATION_ERROR')`

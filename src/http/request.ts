@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
  *   rawHeaders: req.rawHeaders,
  *   ip: req.ip,
  *   body: rawBytes,
+ *   params: req.params, // { id: '…' } on a route `/sessions/:id`
  * };
  * ```
  */
@@ -39,6 +40,11 @@ export interface HttpRequest {
    * routes make one and record it here.
    */
   requestId?: string | undefined;
+  /**
+   * The route's path parameters (`{ id: '…' }` for a route `/sessions/:id`), as the framework
+   * decoded them; undefined on a route without parameters or outside a route.
+   */
+  params?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

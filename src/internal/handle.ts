@@ -6,6 +6,7 @@ import type { Clock } from '../runtime.js';
 import type {
   AttemptStore,
   MailOutboxStore,
+  MfaStore,
   OneTimeTokenStore,
   RateLimitStore,
   TokenStore,
@@ -22,6 +23,7 @@ export interface AuthStores {
   readonly tokens: TokenStore;
   readonly oneTimeTokens: OneTimeTokenStore;
   readonly outbox: MailOutboxStore;
+  readonly mfa: MfaStore;
 }
 
 /**

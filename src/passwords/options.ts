@@ -8,7 +8,10 @@ import { DEFAULT_HASH_QUEUE_LIMIT, defaultHashConcurrency, MAX_HASH_CONCURRENCY 
 const fn = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'function', { message: `must be ${what}` });
 
-/** NIST SP 800-63B-4: 15 when the password is the only factor, 8 at least when there is a second one. */
+/**
+ * NIST SP 800-63B-4: 15 when the password is the only factor (`passwords.minLength`, never
+ * lower), 8 at least when there is a second one (`passwords.minLengthWithMfa`).
+ */
 export const DEFAULT_MIN_PASSWORD_LENGTH = 15;
 export const MIN_PASSWORD_LENGTH_FLOOR = 8;
 
@@ -59,11 +62,21 @@ export const passwordsSchema = z
       .number()
       .int()
       .min(
-        MIN_PASSWORD_LENGTH_FLOOR,
-        `must be at least ${MIN_PASSWORD_LENGTH_FLOOR}: NIST SP 800-63B-4 allows 8 only for accounts with a second factor; 15 (the default) when the password is the only factor`,
+        DEFAULT_MIN_PASSWORD_LENGTH,
+        `must be at least ${DEFAULT_MIN_PASSWORD_LENGTH}: NIST SP 800-63B-4 asks for 15 when the password is the only factor; for accounts with a second factor set passwords.minLengthWithMfa (${MIN_PASSWORD_LENGTH_FLOOR} at the least) instead`,
       )
-      .max(72)
+      .max(72, 'must be at most 72: bcrypt reads 72 bytes of a password')
       .default(DEFAULT_MIN_PASSWORD_LENGTH),
+    /** Applies to new passwords of accounts with an active second factor; absent: minLength. */
+    minLengthWithMfa: z
+      .number()
+      .int()
+      .min(
+        MIN_PASSWORD_LENGTH_FLOOR,
+        `must be at least ${MIN_PASSWORD_LENGTH_FLOOR}: NIST SP 800-63B-4 allows no shorter password even with a second factor`,
+      )
+      .max(72, 'must be at most 72: bcrypt reads 72 bytes of a password')
+      .optional(),
     check: fn<PasswordCheck>('a function (password, context) => reason | null').optional(),
     /** The service's name: passwords containing it (or a word of it of 4+ characters) are refused. */
     productName: z.string().trim().min(1).max(100).optional(),
@@ -86,4 +99,21 @@ export const passwordsSchema = z
       .max(100_000, 'must be at most 100000: a longer queue only makes clients time out')
       .default(DEFAULT_HASH_QUEUE_LIMIT),
   })
-  .strict();
+  .strict()
+  .superRefine((passwords, ctx) => {
+    // Contradictory rather than clamped: a second factor never makes a longer password necessary.
+    if (
+      passwords.minLengthWithMfa !== undefined &&
+      passwords.minLengthWithMfa > passwords.minLength
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minLengthWithMfa'],
+        message: `must not be greater than passwords.minLength (passwords.minLengthWithMfa is ${passwords.minLengthWithMfa}, passwords.minLength is ${passwords.minLength})`,
+      });
+    }
+  })
+  .transform((passwords) => ({
+    ...passwords,
+    minLengthWithMfa: passwords.minLengthWithMfa ?? passwords.minLength,
+  }));

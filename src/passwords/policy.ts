@@ -39,6 +39,11 @@ const encoder = new TextEncoder();
 export interface PasswordCheckContext {
   email?: string;
   name?: string;
+  /**
+   * Whether the account has an active second factor (a confirmed TOTP factor): then
+   * `PasswordRules.minLengthWithMfa` is the minimum length instead of `minLength`.
+   */
+  hasSecondFactor?: boolean;
 }
 
 /**
@@ -92,6 +97,11 @@ export interface BreachedPasswordRule {
 export interface PasswordRules {
   /** Minimum length in code points (after NFKC). */
   minLength: number;
+  /**
+   * Minimum length in code points for an account with an active second factor
+   * (`context.hasSecondFactor`); absent: `minLength`.
+   */
+  minLengthWithMfa?: number | undefined;
   check?: PasswordCheck | undefined;
   /** The service's name, refused inside passwords like the account's email and name. */
   productName?: string | undefined;
@@ -157,8 +167,12 @@ export async function checkNewPassword(
   context: PasswordCheckContext = {},
 ): Promise<string> {
   const normalized = normalizePassword(password);
-  if (codePointLength(normalized) < rules.minLength) {
-    throw invalid(`Password must be at least ${rules.minLength} characters long.`, 'too_short');
+  const minLength =
+    context.hasSecondFactor === true
+      ? (rules.minLengthWithMfa ?? rules.minLength)
+      : rules.minLength;
+  if (codePointLength(normalized) < minLength) {
+    throw invalid(`Password must be at least ${minLength} characters long.`, 'too_short');
   }
   if (isCommonPassword(normalized)) {
     throw invalid('Password is one of the most common passwords; choose another.', 'common');

@@ -32,7 +32,11 @@ export interface SeedOrderResource {
  * | `POST /api/auth/login` | none (public) | anyone |
  * | `GET /api/users/:id` | `users:read` | the user itself; `admin` any user |
  * | `PUT /api/users/:id` | `users:update` | the user itself (admins too, for their own record) |
- * | `DELETE /api/users/:id` | `users:delete` | `admin` only |
+ * | `DELETE /api/users/:id` | `users:delete` | `admin` only (erases the account) |
+ * | `GET /api/users/:id/export` | `users:export` | the user itself; `admin` any user |
+ * | `GET /api/admin/users` | `users:list` | `admin` only |
+ * | `POST /api/admin/users/:id/ban`, `…/unban` | `users:ban` | `admin` only |
+ * | `PUT /api/admin/users/:id/role` | `users:role` | `admin` only |
  * | `POST /api/orders` | `orders:create` | any authenticated user |
  * | `GET /api/orders` | `orders:read` + `filter()` | the caller's own orders |
  *
@@ -50,22 +54,40 @@ export interface SeedOrderResource {
  */
 export const seedPolicy = definePolicy({
   resources: {
-    users: resource<SeedUserResource>()(['read', 'update', 'delete']),
+    users: resource<SeedUserResource>()([
+      'read',
+      'update',
+      'delete',
+      'export',
+      'list',
+      'ban',
+      'role',
+    ]),
     orders: resource<SeedOrderResource>()(['create', 'read']),
   },
   roles: {
     user: {
-      description: 'A signed-up user: their own record and their own orders.',
+      description: 'A signed-up user: their own record (and its export) and their own orders.',
       allow: [
         { resource: 'users', actions: ['read', 'update'], where: { id: { principal: 'userId' } } },
         'orders:create',
         { resource: 'orders', actions: ['read'], where: { userId: { principal: 'userId' } } },
+        // Their own data (the right of access); an admin may export anyone's.
+        { resource: 'users', actions: ['export'], where: { id: { principal: 'userId' } } },
       ],
     },
     admin: {
-      description: 'Everything a user may do, and read or delete any user.',
+      description:
+        'Everything a user may do, and read, export, list, ban, re-role or erase any user.',
       inherits: ['user'],
-      allow: ['users:read', 'users:delete'],
+      allow: [
+        'users:read',
+        'users:delete',
+        'users:export',
+        'users:list',
+        'users:ban',
+        'users:role',
+      ],
     },
   },
 });

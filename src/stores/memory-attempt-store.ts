@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { AttemptReservation, AttemptStore, LockoutRule } from './types.js';
+import type { AttemptReservation, AttemptState, AttemptStore, LockoutRule } from './types.js';
 
 interface AttemptEntry {
   count: number;
@@ -80,6 +80,18 @@ export class MemoryAttemptStore implements AttemptStore {
 
   async reset(key: string): Promise<void> {
     this.#entries.delete(key);
+  }
+
+  async inspect(key: string, now: number): Promise<AttemptState | null> {
+    // peek: a read does not make the key recently used (it must not keep a counter alive).
+    const entry = this.#entries.peek(key);
+    if (!entry) return null;
+    return {
+      attempts: entry.lockedUntil === null ? entry.count : 0,
+      windowStart: entry.windowStart,
+      lockedUntil: entry.lockedUntil !== null && entry.lockedUntil > now ? entry.lockedUntil : null,
+      lockouts: entry.lockouts,
+    };
   }
 
   #lock(entry: AttemptEntry, rule: LockoutRule): number {

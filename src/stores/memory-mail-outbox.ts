@@ -183,6 +183,19 @@ export class MemoryMailOutbox implements MailOutboxStore {
     return deleted;
   }
 
+  async deleteForRecipient(email: string): Promise<number> {
+    const address = recipientKey(email);
+    let deleted = 0;
+    for (const [id, entry] of this.#messages) {
+      if (recipientKey(entry.to) !== address) continue;
+      this.#messages.delete(id);
+      if (entry.deliveredAt !== null || entry.failedAt !== null) this.#finished -= 1;
+      else this.#pending -= 1;
+      deleted += 1;
+    }
+    return deleted;
+  }
+
   /**
    * A snapshot of one message with its delivery state (changing it changes nothing stored), or
    * null. For tests: it shows that delivered and given-up messages keep no content.
@@ -218,6 +231,11 @@ export class MemoryMailOutbox implements MailOutboxStore {
       }
     }
   }
+}
+
+/** An address as `deleteForRecipient` compares it. */
+function recipientKey(address: string): string {
+  return address.trim().toLowerCase();
 }
 
 function messageOf(entry: MemoryOutboxEntry): OutboxMessage {

@@ -123,8 +123,7 @@ export class MemoryOneTimeTokenStore implements OneTimeTokenStore {
 
   async revokeUserTokens(userId: string, purpose?: OneTimeTokenPurpose): Promise<number> {
     let revoked = 0;
-    const purposes: OneTimeTokenPurpose[] =
-      purpose === undefined ? ['password_reset', 'email_verification'] : [purpose];
+    const purposes: readonly OneTimeTokenPurpose[] = purpose === undefined ? PURPOSES : [purpose];
     for (const each of purposes) {
       const key = liveKey(userId, each);
       const live = this.#live.get(key);
@@ -138,6 +137,27 @@ export class MemoryOneTimeTokenStore implements OneTimeTokenStore {
       this.#live.delete(key);
     }
     return revoked;
+  }
+
+  async listUserTokens(userId: string, now: number): Promise<OneTimeTokenRecord[]> {
+    const pending: OneTimeTokenRecord[] = [];
+    for (const purpose of PURPOSES) {
+      for (const hash of this.#live.get(liveKey(userId, purpose)) ?? []) {
+        const stored = this.#usable(hash, purpose, now);
+        if (stored) pending.push({ ...stored.record });
+      }
+    }
+    return pending.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async deleteUserTokens(userId: string): Promise<number> {
+    let deleted = 0;
+    for (const [hash, stored] of this.#tokens) {
+      if (stored.record.userId !== userId) continue;
+      this.#forget(hash);
+      deleted += 1;
+    }
+    return deleted;
   }
 
   async prune(olderThan: number): Promise<number> {
@@ -179,6 +199,13 @@ export class MemoryOneTimeTokenStore implements OneTimeTokenStore {
     this.#unlive(stored.record);
   }
 }
+
+/** Every purpose (a record type check: a purpose added to the type must be added here). */
+const PURPOSES = Object.keys({
+  password_reset: true,
+  email_verification: true,
+  mfa_challenge: true,
+} satisfies Record<OneTimeTokenPurpose, true>) as OneTimeTokenPurpose[];
 
 function liveKey(userId: string, purpose: OneTimeTokenPurpose): string {
   return `${userId}\u0000${purpose}`;

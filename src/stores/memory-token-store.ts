@@ -36,6 +36,16 @@ export interface MemoryTokenStoreOptions {
 interface StoredSession {
   record: SessionRecord;
   currentHash: string;
+  /** The hash the current one replaced (the current step's immediate predecessor), or null. */
+  previousHash: string | null;
+  /** When the current step began (the last ordinary rotation), ms since the epoch. */
+  rotatedAt: number;
+  /** Whether the current step's reuse grace was used. */
+  graceUsed: boolean;
+}
+
+function snapshot(record: SessionRecord): SessionRecord {
+  return { ...record };
 }
 
 /**
@@ -79,7 +89,18 @@ export class MemoryTokenStore implements TokenStore {
 
   async createSession(session: SessionRecord, tokenHash: string): Promise<void> {
     this.#deleteSession(session.id);
-    this.#sessions.set(session.id, { record: { ...session }, currentHash: tokenHash });
+    this.#sessions.set(session.id, {
+      record: {
+        ...session,
+        ip: session.ip ?? null,
+        userAgent: session.userAgent ?? null,
+        label: session.label ?? null,
+      },
+      currentHash: tokenHash,
+      previousHash: null,
+      rotatedAt: session.createdAt,
+      graceUsed: false,
+    });
     this.#current.set(tokenHash, session.id);
     if (this.#sessions.size > this.#maxSessions) {
       this.#deleteSession(this.#sessions.keys().next().value!);
@@ -103,27 +124,52 @@ export class MemoryTokenStore implements TokenStore {
         return { status: 'unknown' };
       }
       const session = stored.record;
-      if (session.revokedAt !== null) return { status: 'revoked', session: { ...session } };
+      if (session.revokedAt !== null) return { status: 'revoked', session: snapshot(session) };
       if (rule.now >= session.expiresAt || rule.now - session.lastUsedAt > rule.idleMs) {
-        return { status: 'expired', session: { ...session } };
+        return { status: 'expired', session: snapshot(session) };
       }
-      this.#current.delete(oldHash);
-      this.#used.set(oldHash, session.id);
-      if (this.#used.size > this.#maxUsedTokens) this.#used.delete(this.#used.keys().next().value!);
-      this.#current.set(newHash, session.id);
-      stored.currentHash = newHash;
-      session.lastUsedAt = rule.now;
-      return { status: 'rotated', session: { ...session } };
+      this.#replaceCurrent(stored, newHash, rule.now);
+      // A new step: the presented hash is the current one's immediate predecessor.
+      stored.previousHash = oldHash;
+      stored.rotatedAt = rule.now;
+      stored.graceUsed = false;
+      return { status: 'rotated', session: snapshot(session) };
     }
     const usedOf = this.#used.get(oldHash);
     const stored = usedOf === undefined ? undefined : this.#sessions.get(usedOf);
     if (!stored) return { status: 'unknown' };
     const session = stored.record;
-    if (session.revokedAt !== null) return { status: 'revoked', session: { ...session } };
+    if (session.revokedAt !== null) return { status: 'revoked', session: snapshot(session) };
+    const grace = rule.reuseGraceMs ?? 0;
+    if (
+      grace > 0 &&
+      oldHash === stored.previousHash &&
+      !stored.graceUsed &&
+      rule.now - stored.rotatedAt <= grace
+    ) {
+      if (rule.now >= session.expiresAt || rule.now - session.lastUsedAt > rule.idleMs) {
+        return { status: 'expired', session: snapshot(session) };
+      }
+      // The grace of this step is spent; the step (and its predecessor) stays.
+      stored.graceUsed = true;
+      this.#replaceCurrent(stored, newHash, rule.now);
+      return { status: 'rotated', session: snapshot(session), graced: true };
+    }
     session.revokedAt = rule.now;
     session.revokedReason = 'reuse';
     this.#emit({ kind: 'session', sessionId: session.id });
-    return { status: 'reused', session: { ...session } };
+    return { status: 'reused', session: snapshot(session) };
+  }
+
+  /** The current hash becomes used and `newHash` current; `lastUsedAt = now`. */
+  #replaceCurrent(stored: StoredSession, newHash: string, now: number): void {
+    const sessionId = stored.record.id;
+    this.#current.delete(stored.currentHash);
+    this.#used.set(stored.currentHash, sessionId);
+    if (this.#used.size > this.#maxUsedTokens) this.#used.delete(this.#used.keys().next().value!);
+    this.#current.set(newHash, sessionId);
+    stored.currentHash = newHash;
+    stored.record.lastUsedAt = now;
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
@@ -212,6 +258,31 @@ export class MemoryTokenStore implements TokenStore {
         // A listener's fault must not undo or fail the revocation that was just made.
       }
     }
+  }
+
+  async listSessions(userId: string): Promise<SessionRecord[]> {
+    const found: SessionRecord[] = [];
+    for (const { record } of this.#sessions.values()) {
+      if (record.userId === userId && record.revokedAt === null) found.push(snapshot(record));
+    }
+    // Newest first; creation order breaks ties (the map keeps insertion order).
+    return found.reverse().sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async touchSession(sessionId: string, now: number, minIntervalMs: number): Promise<void> {
+    const session = this.#sessions.get(sessionId)?.record;
+    if (session && session.revokedAt === null && session.lastUsedAt <= now - minIntervalMs) {
+      session.lastUsedAt = now;
+    }
+  }
+
+  async deleteUserSessions(userId: string): Promise<number> {
+    const ids: string[] = [];
+    for (const { record } of this.#sessions.values()) {
+      if (record.userId === userId) ids.push(record.id);
+    }
+    for (const id of ids) this.#deleteSession(id);
+    return ids.length;
   }
 
   async prune(olderThan: number): Promise<number> {

@@ -1,6 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import { AuthError } from '../errors.js';
-import type { NewUser, UserPatch, UserRecord, UserStore } from './types.js';
+import type {
+  NewUser,
+  UserListPage,
+  UserListQuery,
+  UserPatch,
+  UserRecord,
+  UserStore,
+} from './types.js';
+
+/**
+ * Orders two strings by code point (the order of their UTF-8 bytes, PostgreSQL's `COLLATE "C"`),
+ * which differs from `<` on UTF-16 units only where an astral character meets U+E000–U+FFFF.
+ */
+function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
+    // A surrogate starts a code point above U+FFFF: after any unit that is not one.
+    if (xSurrogate !== ySurrogate) return xSurrogate ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function dateOrNull(value: Date | null | undefined): Date | null {
+  return value ? new Date(value) : null;
+}
 
 /**
  * The reference {@link UserStore}, in memory. Unbounded (it holds accounts, not caches); for
@@ -44,6 +74,9 @@ export class MemoryUserStore implements UserStore {
       lastLoginAt: null,
       createdAt: now,
       updatedAt: now,
+      bannedAt: null,
+      bannedUntil: null,
+      banReason: null,
     };
     this.#byId.set(record.id, record);
     this.#idByEmail.set(record.email, record.id);
@@ -59,6 +92,9 @@ export class MemoryUserStore implements UserStore {
     if (patch.emailVerified !== undefined) record.emailVerified = patch.emailVerified;
     if (patch.passwordHash !== undefined) record.passwordHash = patch.passwordHash;
     if (patch.lastLoginAt !== undefined) record.lastLoginAt = new Date(patch.lastLoginAt);
+    if (patch.bannedAt !== undefined) record.bannedAt = dateOrNull(patch.bannedAt);
+    if (patch.bannedUntil !== undefined) record.bannedUntil = dateOrNull(patch.bannedUntil);
+    if (patch.banReason !== undefined) record.banReason = patch.banReason;
     record.updatedAt = new Date(this.#now());
     return this.#copy(record);
   }
@@ -79,6 +115,24 @@ export class MemoryUserStore implements UserStore {
     return true;
   }
 
+  /** Keyset pagination over the emails; a linear pass and a sort of what follows the cursor. */
+  async listUsers(query: UserListQuery): Promise<UserListPage> {
+    const { cursor, limit, query: prefix } = query;
+    const page: { key: string; record: UserRecord }[] = [];
+    for (const record of this.#byId.values()) {
+      const key = record.email.toLowerCase();
+      if (cursor !== undefined && compareCodePoints(key, cursor) <= 0) continue;
+      if (prefix !== undefined && !key.startsWith(prefix)) continue;
+      page.push({ key, record });
+    }
+    page.sort((a, b) => compareCodePoints(a.key, b.key));
+    const users = page.slice(0, limit).map((entry) => this.#copy(entry.record)!);
+    return {
+      users,
+      nextCursor: page.length > limit ? page[limit - 1]!.key : null,
+    };
+  }
+
   #copy(record: UserRecord | undefined): UserRecord | null {
     if (!record) return null;
     return {
@@ -86,6 +140,9 @@ export class MemoryUserStore implements UserStore {
       lastLoginAt: record.lastLoginAt ? new Date(record.lastLoginAt) : null,
       createdAt: new Date(record.createdAt),
       updatedAt: new Date(record.updatedAt),
+      bannedAt: dateOrNull(record.bannedAt),
+      bannedUntil: dateOrNull(record.bannedUntil),
+      banReason: record.banReason ?? null,
     };
   }
 }

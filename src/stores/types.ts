@@ -1,3 +1,5 @@
+import type { AuditEvent } from '../audit/events.js';
+
 /**
  * The storage contracts of gatehouse. Each operation states its atomicity: an implementation
  * must provide it with a single statement, a transaction or a lock, never a read followed by
@@ -14,6 +16,7 @@
  *   id: 'b3f1…', email: 'ada@example.com', name: 'Ada', role: 'user',
  *   passwordHash: '$2b$10$…', isActive: true, lastLoginAt: null,
  *   createdAt: new Date(), updatedAt: new Date(),
+ *   bannedAt: null, bannedUntil: null, banReason: null,
  * };
  * ```
  */
@@ -34,6 +37,19 @@ export interface UserRecord {
   lastLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  // The three ban fields are optional so that a custom store (and a record built by hand)
+  // written before they existed keeps compiling; the built-in stores always fill them, the
+  // core reads an absent one as null, and `auth.banUser` refuses to run on a store that does
+  // not keep them (INVALID_CONFIG) rather than pretend the ban holds.
+  /**
+   * When the current ban was decided, or null: not banned. The account is banned while
+   * `bannedAt !== null && (bannedUntil === null || bannedUntil > now)`.
+   */
+  bannedAt?: Date | null;
+  /** When the ban ends by itself; null with `bannedAt` set: a permanent ban. */
+  bannedUntil?: Date | null;
+  /** Why the account was banned (1 to 500 characters, for administrators), or null. */
+  banReason?: string | null;
 }
 
 /**
@@ -85,6 +101,10 @@ export interface UserPatch {
   emailVerified?: boolean;
   passwordHash?: string;
   lastLoginAt?: Date;
+  /** Sets or (null) clears the ban; the core always writes the three ban fields together. */
+  bannedAt?: Date | null;
+  bannedUntil?: Date | null;
+  banReason?: string | null;
 }
 
 /**
@@ -120,6 +140,57 @@ export interface UserStore {
   replacePasswordHash(id: string, expectedHash: string, newHash: string): Promise<boolean>;
   /** Deletes a user; returns whether one existed. */
   delete(id: string): Promise<boolean>;
+  /**
+   * One page of users for an administrator, in ascending order of `email` compared by code
+   * point (the order of UTF-8 bytes; PostgreSQL: `lower(email) COLLATE "C"`), read with keyset
+   * pagination: never an offset, so a page deep in a large table costs what the first one does.
+   *
+   * - `cursor`: absent for the first page; otherwise the `nextCursor` of the previous page (the
+   *   email of its last user, in clear: the core makes it opaque for its callers and checks what
+   *   they send back). The page holds the users whose email is greater than it.
+   * - `limit`: 1 to 100 (the core checks it); the page holds at most that many users.
+   * - `query`: absent, or a normalised (lower-cased) prefix: only users whose email starts with
+   *   it, compared case-insensitively. The name is not searched (it cannot share the email's
+   *   index).
+   * - `nextCursor`: the email of the page's last user when more users follow it, else null.
+   *
+   * Consistency: a user that exists for the whole walk appears exactly once; one created or
+   * deleted during it may or may not appear. A plain read.
+   */
+  listUsers(query: UserListQuery): Promise<UserListPage>;
+}
+
+/**
+ * What {@link UserStore.listUsers} is asked for.
+ *
+ * @example
+ * ```ts
+ * const query: UserListQuery = { limit: 50, query: 'ada', cursor: 'ada.byron@example.com' };
+ * const { users, nextCursor } = await store.listUsers(query);
+ * ```
+ */
+export interface UserListQuery {
+  /** The previous page's `nextCursor` (the email of its last user); absent: the first page. */
+  cursor?: string;
+  /** Most users on the page, 1 to 100. */
+  limit: number;
+  /** A lower-cased prefix of the email; absent: every user. */
+  query?: string;
+}
+
+/**
+ * One page of {@link UserStore.listUsers}.
+ *
+ * @example
+ * ```ts
+ * let page: UserListPage = await store.listUsers({ limit: 100 });
+ * while (page.nextCursor !== null) page = await store.listUsers({ limit: 100, cursor: page.nextCursor });
+ * ```
+ */
+export interface UserListPage {
+  users: UserRecord[];
+  /** The email of the last user when more follow, else null. */
+  nextCursor: string | null;
 }
 
 /**
@@ -221,6 +292,36 @@ export interface AttemptStore {
   recordFailure(key: string, rule: LockoutRule): Promise<number | null>;
   /** Forgets the key entirely (counter, lock and lockout count) after a successful login. */
   reset(key: string): Promise<void>;
+  /**
+   * Reads a key's state without changing it (the data export; an operator's question "is this
+   * account locked?"), or null when the store holds nothing for the key. A plain read: no
+   * counter restarts, no lock is taken. Normalised so that every store answers alike:
+   * `lockedUntil` is the end of a lock still running at `now`, else null; `attempts` and
+   * `windowStart` are those of the counting window the store holds, `attempts` 0 once a lock has
+   * been taken in it (a lock replaces the count: the counter restarts after it). Whether that
+   * window is still open depends on the rule's `windowMs`, which the caller knows.
+   */
+  inspect(key: string, now: number): Promise<AttemptState | null>;
+}
+
+/**
+ * What {@link AttemptStore.inspect} reads of one key; times in ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * const state: AttemptState | null = await attempts.inspect(key, Date.now());
+ * if (state?.lockedUntil != null) console.log('locked until', new Date(state.lockedUntil));
+ * ```
+ */
+export interface AttemptState {
+  /** Attempts counted in the stored window (0 when that window ended in a lock). */
+  attempts: number;
+  /** Start of the stored counting window. */
+  windowStart: number;
+  /** End of the lock running at `now`, or null. */
+  lockedUntil: number | null;
+  /** Lockouts since the last successful login (drives the progressive lock). */
+  lockouts: number;
 }
 
 /**
@@ -239,11 +340,25 @@ export interface SessionRecord {
   createdAt: number;
   /** Absolute end of the family, ms since epoch. */
   expiresAt: number;
-  /** Last successful rotation (or creation), ms since epoch. */
+  /**
+   * Last use, ms since epoch: creation, then every successful rotation and every
+   * {@link TokenStore.touchSession} (an authenticated request of the session, written at most
+   * once a minute). The idle rule (`refreshIdleTtl`) counts from it, so any use keeps a
+   * session alive, not only a refresh.
+   */
   lastUsedAt: number;
   /** Set when the family was revoked (logout, reuse, password change...). */
   revokedAt: number | null;
   revokedReason: string | null;
+  // The three device fields are optional so that a custom store (and a record built by hand)
+  // written before they existed keeps compiling; the built-in stores always fill them, and
+  // the core reads an absent one as null.
+  /** The client's IP at sign-in (as the adapter resolved it), or null when unknown. */
+  ip?: string | null;
+  /** The client's `User-Agent` at sign-in, at most 512 characters, or null. */
+  userAgent?: string | null;
+  /** The device label given at login (`deviceLabel`, 1–100 printable characters), or null. */
+  label?: string | null;
 }
 
 /**
@@ -256,7 +371,16 @@ export interface SessionRecord {
  * ```
  */
 export type RotationResult =
-  | { status: 'rotated'; session: SessionRecord }
+  | {
+      status: 'rotated';
+      session: SessionRecord;
+      /**
+       * True when the presented token was the immediate predecessor of the current one,
+       * accepted once inside `reuseGraceMs` (see {@link TokenStore.rotate}); absent or false
+       * for an ordinary rotation.
+       */
+      graced?: boolean;
+    }
   | { status: 'reused'; session: SessionRecord }
   | { status: 'revoked'; session: SessionRecord }
   | { status: 'expired'; session: SessionRecord }
@@ -274,6 +398,12 @@ export interface RotationRule {
   now: number;
   /** A family idle for longer than this (since `lastUsedAt`) is expired. */
   idleMs: number;
+  /**
+   * The refresh reuse grace (`tokens.reuseGrace`): how long after a rotation the token it used
+   * up may be presented once more and still rotate the family's current token (a client that
+   * lost the response retries). 0 or absent: off, any used token is reuse.
+   */
+  reuseGraceMs?: number;
 }
 
 /**
@@ -360,7 +490,19 @@ export interface TokenStore {
    * - the family has reached `expiresAt` or is idle past `idleMs` (`now >= expiresAt` or
    *   `now - lastUsedAt > idleMs`): `expired`, and nothing changes;
    * - otherwise marks the hash used, stores `newHash` as the family's current token, sets
-   *   `lastUsedAt = now` and returns `rotated`.
+   *   `lastUsedAt = now` and returns `rotated`. This starts a new *step* of the family: its
+   *   grace (below) is unused again, and the presented hash becomes the current token's
+   *   immediate predecessor.
+   * Reuse grace (`rule.reuseGraceMs > 0`): a used hash that is the **immediate predecessor** of
+   * the family's current token, presented while the grace of the current step is unused and
+   * `now - rotatedAt <= reuseGraceMs` (`rotatedAt`: when the current step began), on a family
+   * neither revoked nor expired, is not reuse: atomically the step's grace is marked used, the
+   * current token becomes used, `newHash` becomes current, `lastUsedAt = now`, and the result is
+   * `{ status: 'rotated', session, graced: true }`. The step does not change: its predecessor
+   * presented again, or the token the graced rotation used up, is reuse. Any older hash, a
+   * second use of the grace, or a presentation outside the window is reuse as above. Of
+   * concurrent callers presenting the predecessor inside the window, exactly one is graced and
+   * the others get `reused` (which revokes the family).
    * Every result but `unknown` carries a snapshot of the session after the operation.
    */
   rotate(oldHash: string, newHash: string, rule: RotationRule): Promise<RotationResult>;
@@ -412,6 +554,39 @@ export interface TokenStore {
    * `expiresAt < olderThan`), with their token hashes; returns the count.
    */
   prune(olderThan: number): Promise<number>;
+  /**
+   * Every session of the user that is not revoked, newest first (`createdAt` descending),
+   * expired ones included (the core leaves them out by its clock). Snapshots.
+   *
+   * @example
+   * ```ts
+   * const sessions = await tokens.listSessions('u1'); // [{ id, ip, userAgent, label, ... }]
+   * ```
+   */
+  listSessions(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Records a use of the session: sets `lastUsedAt = now` only if the session exists, is not
+   * revoked and `lastUsedAt <= now - minIntervalMs`; otherwise changes nothing. Atomicity: one
+   * conditional update, so instances touching at once write at most once per interval.
+   *
+   * @example
+   * ```ts
+   * await tokens.touchSession(principal.sessionId, Date.now(), 60_000);
+   * ```
+   */
+  touchSession(sessionId: string, now: number, minIntervalMs: number): Promise<void>;
+  /**
+   * Deletes every session of the user, revoked or not, with all their token hashes (erasure:
+   * the core revokes them first, so watchers hear it); returns how many sessions. Their tokens
+   * are then `unknown`.
+   *
+   * @example
+   * ```ts
+   * await tokens.revokeUserSessions('u1', 'user_erased', Date.now());
+   * const deleted = await tokens.deleteUserSessions('u1');
+   * ```
+   */
+  deleteUserSessions(userId: string): Promise<number>;
   /**
    * Optional: delivers every revocation made through any instance sharing this store, so that a
    * process may cache session states and still honour a revocation made elsewhere at once.
@@ -483,14 +658,16 @@ export interface RateLimitStore {
 
 /**
  * What a one-time token proves: control of an account's mailbox, to reset its password or to
- * verify its email address.
+ * verify its email address; or (`mfa_challenge`) that a login passed the password and waits
+ * for its second factor (or, for a role that requires one, for its enrolment). A store treats
+ * every purpose alike (one live token per user and purpose).
  *
  * @example
  * ```ts
  * const purpose: OneTimeTokenPurpose = 'password_reset';
  * ```
  */
-export type OneTimeTokenPurpose = 'password_reset' | 'email_verification';
+export type OneTimeTokenPurpose = 'password_reset' | 'email_verification' | 'mfa_challenge';
 
 /**
  * A one-time token as a {@link OneTimeTokenStore} keeps it: only the SHA-256 of the token (the
@@ -593,6 +770,18 @@ export interface OneTimeTokenStore {
   ): Promise<OneTimeTokenRecord | null>;
   /** Makes every unconsumed token of a user (of one purpose, or all) unusable; returns how many. */
   revokeUserTokens(userId: string, purpose?: OneTimeTokenPurpose): Promise<number>;
+  /**
+   * The user's pending tokens: neither consumed nor superseded (nor revoked), `expiresAt > now`;
+   * oldest first. Snapshots (changing one changes nothing stored). For the data export, which
+   * shows their purpose and times and never the hash.
+   */
+  listUserTokens(userId: string, now: number): Promise<OneTimeTokenRecord[]>;
+  /**
+   * Deletes every token of the user, whatever its state (pending, consumed, superseded,
+   * expired); returns how many. For erasure: afterwards the store holds nothing keyed by the
+   * user. Atomicity: a single delete.
+   */
+  deleteUserTokens(userId: string): Promise<number>;
   /** Deletes tokens that expired, were consumed or superseded before `olderThan`; returns how many. */
   prune(olderThan: number): Promise<number>;
 }
@@ -634,4 +823,161 @@ export interface MailOutboxStore {
   pending(): Promise<number>;
   /** Deletes delivered and given-up messages older than `olderThan`; returns how many. */
   prune(olderThan: number): Promise<number>;
+  /**
+   * Deletes every message to `email` (pending, leased, delivered or given up), the address
+   * compared case-insensitively after trimming; returns how many. For erasure: the outbox keeps
+   * no user id, only the address. A message being delivered while it is deleted may still go out
+   * once (delivery is at-least-once); its `markDelivered` then changes nothing.
+   * Atomicity: a single delete.
+   */
+  deleteForRecipient(email: string): Promise<number>;
+}
+
+/**
+ * A queryable audit log: every audit event, kept so that a user's own events can be exported
+ * and pseudonymised when the user is erased. Optional (`stores.auditLog`): when given, createAuth
+ * writes every event to it, besides the `audit` sink. `PostgresAuditLog` (gatehouse/postgres)
+ * and {@link MemoryAuditLog} implement it.
+ *
+ * @example
+ * ```ts
+ * import { createAuth, MemoryAuditLog } from 'gatehouse';
+ * const auditLog: AuditLogStore = new MemoryAuditLog({ maxEvents: 100_000 });
+ * const auth = createAuth({ stores: { auditLog } });
+ * ```
+ */
+export interface AuditLogStore {
+  /** Stores one event (a snapshot: changing the object afterwards changes nothing stored). */
+  write(event: AuditEvent): Promise<void>;
+  /**
+   * The events whose `userId` is `userId`, newest first (by `timestamp`, then by write order),
+   * at most `limit`. Each event as written (a store without a column of its own for `requestId`
+   * may return it in `metadata`).
+   */
+  listForUser(userId: string, options: { limit: number }): Promise<AuditEvent[]>;
+  /**
+   * Pseudonymises every event of the user: `userId` becomes `pseudonym` and `metadata.emailHash`
+   * is removed; with `options.emailHash`, the events without a `userId` whose
+   * `metadata.emailHash` is that value (a failed login of the address while it was locked) lose
+   * it too. Returns how many events changed. Atomicity: a single update (running it again finds
+   * nothing left to change and returns 0).
+   */
+  pseudonymiseUser(
+    userId: string,
+    pseudonym: string,
+    options?: { emailHash?: string },
+  ): Promise<number>;
+  /** Deletes the events that occurred before `olderThan` (ms since the epoch); returns how many. */
+  prune(olderThan: number): Promise<number>;
+}
+
+// --- MFA (issue 18) ---
+
+/**
+ * Whether a TOTP factor is waiting for its first code (`pending`) or in use (`active`).
+ *
+ * @example
+ * ```ts
+ * const status: MfaFactorStatus = (await mfa.getFactor(userId))?.status ?? 'pending';
+ * ```
+ */
+export type MfaFactorStatus = 'pending' | 'active';
+
+/**
+ * A user's TOTP factor as an {@link MfaStore} keeps it; times in ms since the epoch. The secret is
+ * only ever stored sealed (AES-256-GCM, bound to the user id): `secretCiphertext` is opaque to
+ * the store.
+ *
+ * @example
+ * ```ts
+ * const factor: MfaFactorRecord | null = await mfa.getFactor(userId);
+ * if (factor?.status === 'active') console.log('enrolled on', new Date(factor.confirmedAt!));
+ * ```
+ */
+export interface MfaFactorRecord {
+  userId: string;
+  /** The sealed secret (`v1.<keyId>.<iv>.<ciphertext>`), never the secret itself. */
+  secretCiphertext: string;
+  status: MfaFactorStatus;
+  /** When this factor was saved (the start of the enrolment). */
+  createdAt: number;
+  /** When the first code confirmed it; null while pending. */
+  confirmedAt: number | null;
+  /** The TOTP step of the last accepted code (replays are refused); null while pending. */
+  lastUsedStep: number | null;
+}
+
+/**
+ * TOTP factors and recovery codes, one factor per user. Recovery codes are stored only as keyed
+ * hashes and belong to the user's active factor: deleting the factor deletes them.
+ *
+ * Atomicity: every operation is one step for concurrent callers (a single statement, or a
+ * synchronous step in memory), from any number of instances. The two that guard a login say
+ * which caller wins: of concurrent `acceptStep` calls with one step, and of concurrent
+ * `consumeRecoveryCode` calls with one hash, **exactly one** returns true.
+ *
+ * @example
+ * ```ts
+ * import { createAuth, MemoryMfaStore } from 'gatehouse';
+ * const mfa: MfaStore = new MemoryMfaStore();
+ * const auth = createAuth({ stores: { mfa } });
+ * ```
+ */
+export interface MfaStore {
+  /** The user's factor, pending or active, or null. A snapshot: changing it changes nothing. */
+  getFactor(userId: string): Promise<MfaFactorRecord | null>;
+  /**
+   * Starts an enrolment. Atomically: when the user has no factor or a pending one, stores a
+   * pending factor with this sealed secret (`createdAt = now`), replacing the pending one, and
+   * returns true; when the user has an active factor, changes nothing and returns false.
+   */
+  savePendingFactor(userId: string, secretCiphertext: string, now: number): Promise<boolean>;
+  /**
+   * Confirms an enrolment. Atomically, only if the user's factor is pending (and, when
+   * `expectedCiphertext` is given, its `secretCiphertext` still equals it): the factor becomes
+   * active with `confirmedAt = now` and `lastUsedStep = step`, and the user's recovery codes are
+   * replaced by `recoveryCodeHashes` (all unused); returns true. Otherwise changes nothing and
+   * returns false. Of concurrent activations exactly one returns true.
+   */
+  activateFactor(
+    userId: string,
+    step: number,
+    recoveryCodeHashes: readonly string[],
+    now: number,
+    expectedCiphertext?: string,
+  ): Promise<boolean>;
+  /**
+   * Accepts a TOTP step once. Atomically: only if the factor is active and `step >
+   * lastUsedStep`, sets `lastUsedStep = step` and returns true; otherwise false. Of concurrent
+   * calls with one step (one code replayed at once) exactly one returns true, and a step at or
+   * below the last accepted one never does.
+   */
+  acceptStep(userId: string, step: number): Promise<boolean>;
+  /**
+   * Uses a recovery code. Atomically: only if the factor is active and one of its codes has this
+   * hash and is unused, marks that code used (at `now`) and returns true; otherwise false. Of
+   * concurrent calls with one hash exactly one returns true.
+   */
+  consumeRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
+  /**
+   * Replaces the recovery codes. Atomically: only if the factor is active, every earlier code
+   * (used or not) stops working and `codeHashes` become the unused set; returns true. Without an
+   * active factor changes nothing and returns false.
+   */
+  replaceRecoveryCodes(
+    userId: string,
+    codeHashes: readonly string[],
+    now: number,
+  ): Promise<boolean>;
+  /** How many unused recovery codes the user's active factor has (0 without one). */
+  recoveryCodesLeft(userId: string): Promise<number>;
+  /** Deletes the user's factor (pending or active) with its recovery codes; returns whether one existed. */
+  deleteFactor(userId: string): Promise<boolean>;
+  /**
+   * Replaces the sealed secret (re-encryption under a newer key; the secret itself is the same).
+   * Atomically, only if the user has a factor (and, when `expectedCiphertext` is given, its
+   * `secretCiphertext` still equals it, so a re-encryption never overwrites a newer enrolment);
+   * returns whether it was replaced. Nothing else changes.
+   */
+  updateSecret(userId: string, ciphertext: string, expectedCiphertext?: string): Promise<boolean>;
 }

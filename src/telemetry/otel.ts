@@ -50,6 +50,9 @@ const LOGIN_OUTCOMES: readonly LoginOutcome[] = [
   'rate_limited',
   'validation_error',
   'email_not_verified',
+  'mfa_required',
+  'mfa_enrollment_required',
+  'mfa_failed',
   'server_error',
 ];
 const REFRESH_OUTCOMES: readonly RefreshOutcome[] = [

@@ -86,6 +86,15 @@ export function loginOutcomeOf(err: unknown): LoginOutcome {
       return 'validation_error';
     case 'EMAIL_NOT_VERIFIED':
       return 'email_not_verified';
+    case 'MFA_REQUIRED':
+      return 'mfa_required';
+    case 'MFA_ENROLLMENT_REQUIRED':
+      return 'mfa_enrollment_required';
+    case 'MFA_INVALID_CODE':
+    case 'MFA_CHALLENGE_INVALID':
+      return 'mfa_failed';
+    case 'MFA_LOCKED':
+      return 'locked';
     default:
       return 'server_error';
   }

@@ -1,5 +1,5 @@
 // Store instrumentation. When telemetry is on, createAuth wraps every store it uses (users,
-// attempts, rate limits, tokens, one-time tokens, mail outbox) so that each call records
+// attempts, rate limits, tokens, one-time tokens, mail outbox, MFA) so that each call records
 // `gatehouse.store.duration` and, when it fails, `gatehouse.store.errors`, in a child span of the
 // active one. When telemetry is off nothing is wrapped: the stores createAuth holds are the very
 // objects it was given.
@@ -14,6 +14,7 @@ import { isAuthError } from '../errors.js';
 import type {
   AttemptStore,
   MailOutboxStore,
+  MfaStore,
   OneTimeTokenStore,
   RateLimitStore,
   TokenStore,
@@ -35,6 +36,7 @@ export interface InstrumentedStores {
   tokens: TokenStore;
   one_time_tokens: OneTimeTokenStore;
   mail_outbox: MailOutboxStore;
+  mfa: MfaStore;
 }
 
 /** The value of the `store` attribute. */
@@ -63,8 +65,9 @@ const OPERATIONS = {
     'update',
     'replacePasswordHash',
     'delete',
+    'listUsers',
   ]),
-  attempts: allMethods<AttemptStore>()(['reserve', 'recordFailure', 'reset']),
+  attempts: allMethods<AttemptStore>()(['reserve', 'recordFailure', 'reset', 'inspect']),
   rate_limits: allMethods<RateLimitStore>()(['hit', 'reset']),
   tokens: allMethods<TokenStore>()([
     'createSession',
@@ -75,12 +78,17 @@ const OPERATIONS = {
     'revokeUserSessions',
     'prune',
     'watchRevocations',
+    'listSessions',
+    'touchSession',
+    'deleteUserSessions',
   ]),
   one_time_tokens: allMethods<OneTimeTokenStore>()([
     'issue',
     'consume',
     'find',
     'revokeUserTokens',
+    'listUserTokens',
+    'deleteUserTokens',
     'prune',
   ]),
   mail_outbox: allMethods<MailOutboxStore>()([
@@ -90,6 +98,18 @@ const OPERATIONS = {
     'markFailed',
     'pending',
     'prune',
+    'deleteForRecipient',
+  ]),
+  mfa: allMethods<MfaStore>()([
+    'getFactor',
+    'savePendingFactor',
+    'activateFactor',
+    'acceptStep',
+    'consumeRecoveryCode',
+    'replaceRecoveryCodes',
+    'recoveryCodesLeft',
+    'deleteFactor',
+    'updateSecret',
   ]),
 } satisfies { [K in StoreName]: MethodList<InstrumentedStores[K]> };
 
@@ -147,6 +167,7 @@ export function instrumentStores(
       OPERATIONS.one_time_tokens,
     ),
     mail_outbox: wrapStore(telemetry, 'mail_outbox', stores.mail_outbox, OPERATIONS.mail_outbox),
+    mfa: wrapStore(telemetry, 'mfa', stores.mfa, OPERATIONS.mfa),
   };
 }
 

@@ -10,6 +10,9 @@ export type LoginOutcome =
   | 'rate_limited'
   | 'validation_error'
   | 'email_not_verified'
+  | 'mfa_required'
+  | 'mfa_enrollment_required'
+  | 'mfa_failed'
   | 'server_error';
 
 /** `gatehouse.refresh {outcome}`: how a refresh-token exchange ended. */

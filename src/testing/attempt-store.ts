@@ -233,6 +233,56 @@ export function describeAttemptStore(
       },
     );
 
+    t.it(
+      'inspect answers null for a key the store does not hold (another key notwithstanding)',
+      async () => {
+        const store = await factory();
+        await store.reserve('other', rule(T0));
+        assert.equal(await store.inspect('never-reserved', T0), null);
+      },
+    );
+
+    t.it('inspect reads the counter without counting an attempt', async () => {
+      const store = await factory();
+      await store.reserve('k', rule(T0));
+      await store.reserve('k', rule(T0 + 1000));
+      const expected = { attempts: 2, windowStart: T0, lockedUntil: null, lockouts: 0 };
+      assert.deepEqual(await store.inspect('k', T0 + 2000), expected);
+      assert.deepEqual(await store.inspect('k', T0 + 2000), expected, 'a read changes nothing');
+      assert.deepEqual(await store.reserve('k', rule(T0 + 3000)), { allowed: true, attempts: 3 });
+    });
+
+    t.it('inspect shows a running lock, with attempts 0 and the lockout count', async () => {
+      const store = await factory();
+      const locked = await reserveUntilLocked(store, 'k', rule(T0));
+      assert.deepEqual(await store.inspect('k', T0 + MINUTE), {
+        attempts: 0,
+        windowStart: T0,
+        lockedUntil: locked.lockedUntil,
+        lockouts: 1,
+      });
+      // Refused reservations while locked are no attempts.
+      await store.reserve('k', rule(T0 + 2 * MINUTE));
+      assert.equal((await store.inspect('k', T0 + 2 * MINUTE))?.attempts, 0);
+    });
+
+    t.it('inspect shows an ended lock as no lock, keeping the lockout count', async () => {
+      const store = await factory();
+      const locked = await reserveUntilLocked(store, 'k', rule(T0));
+      const state = await store.inspect('k', locked.lockedUntil);
+      assert.equal(state?.lockedUntil, null);
+      assert.equal(state?.lockouts, 1);
+    });
+
+    t.it('inspect after reset answers null (a successful login leaves nothing)', async () => {
+      const store = await factory();
+      await store.reserve('k', rule(T0));
+      await store.reserve('other', rule(T0));
+      await store.reset('k');
+      assert.equal(await store.inspect('k', T0), null);
+      assert.equal((await store.inspect('other', T0))?.attempts, 1, 'only that key is forgotten');
+    });
+
     t.it(`of ${RACERS} concurrent failures at the threshold exactly one locks`, async () => {
       const store = await factory();
       for (let i = 0; i < 3; i++) await store.reserve('race', rule(T0));

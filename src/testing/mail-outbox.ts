@@ -286,6 +286,49 @@ export function describeMailOutboxStore(
       });
     });
 
+    describe('deleteForRecipient', () => {
+      it('deletes every message to the address, pending, leased, delivered or given up, and no other', async () => {
+        const to = `${randomUUID()}@example.com`;
+        const [pending, leased, delivered, failed] = [0, 1, 2, 3].map((i) =>
+          newMessage({ to, createdAt: NOW + i }),
+        );
+        const other = newMessage({ createdAt: NOW + 4 });
+        const store = await storeWith(delivered!, failed!, leased!, other);
+        await store.claim(NOW + 10, 3, LEASE);
+        await store.markDelivered(delivered!.id, NOW + 20);
+        await store.markFailed(failed!.id, { retryAt: null, error: 'rejected', now: NOW + 30 });
+        await store.enqueue(pending!);
+
+        assert.equal(await store.deleteForRecipient(to), 4);
+        assert.equal(await store.pending(), 1, "the other address's message is left");
+        assert.deepEqual(
+          (await store.claim(NOW + DAY, 10, LEASE)).map((m) => m.id),
+          [other.id],
+        );
+        assert.equal(await store.prune(NOW + 2 * DAY), 0, 'nothing of the address is left');
+        if (inspect) assert.equal(await inspect.content(store, delivered!.id), null);
+      });
+
+      it('compares the address case-insensitively and a second delete finds nothing', async () => {
+        const to = `${randomUUID()}@example.com`;
+        const store = await storeWith(newMessage({ to }), newMessage({ to: to.toUpperCase() }));
+        assert.equal(await store.deleteForRecipient(` ${to.toUpperCase()} `), 2);
+        assert.equal(await store.deleteForRecipient(to), 0);
+        assert.equal(await store.pending(), 0);
+      });
+
+      it('a late markDelivered of a deleted message changes nothing (a worker that was sending it)', async () => {
+        const message = newMessage();
+        const store = await storeWith(message);
+        await store.claim(NOW, 10, LEASE);
+        assert.equal(await store.deleteForRecipient(message.to), 1);
+        await store.markDelivered(message.id, NOW + SECOND);
+        await store.markFailed(message.id, { retryAt: NOW + MINUTE, error: 'x', now: NOW });
+        assert.equal(await store.pending(), 0);
+        assert.deepEqual(await store.claim(NOW + DAY, 10, LEASE), []);
+      });
+    });
+
     if (inspect) {
       describe('content erasure (the mail carries a one-time link)', () => {
         it('a delivered message keeps no subject, text or html', async () => {

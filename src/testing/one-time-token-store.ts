@@ -163,6 +163,24 @@ export function describeOneTimeTokenStore(
           'the failed attempt with the wrong purpose must not burn the token',
         );
       });
+
+      it("an MFA login challenge (purpose 'mfa_challenge') is kept, found and consumed once, under its own purpose only", async () => {
+        const { tokens, userId } = await setup();
+        const user = await userId();
+        const reset = await issued(tokens, user);
+        const challenge = await issued(tokens, user, { purpose: 'mfa_challenge' });
+        assert.equal(await tokens.find(challenge.tokenHash, 'password_reset', NOW), null);
+        assert.deepEqual(await tokens.find(challenge.tokenHash, 'mfa_challenge', NOW), challenge);
+        assert.deepEqual(
+          await tokens.consume(challenge.tokenHash, 'mfa_challenge', NOW),
+          challenge,
+        );
+        assert.equal(await tokens.consume(challenge.tokenHash, 'mfa_challenge', NOW), null);
+        assert.ok(
+          await tokens.find(reset.tokenHash, 'password_reset', NOW),
+          'a challenge does not supersede a reset link',
+        );
+      });
     });
 
     describe('expiry', () => {
@@ -349,6 +367,70 @@ export function describeOneTimeTokenStore(
       it('returns 0 for a user without tokens', async () => {
         const { tokens, userId } = await setup();
         assert.equal(await tokens.revokeUserTokens(await userId()), 0);
+      });
+    });
+
+    describe('listUserTokens', () => {
+      it("lists the user's pending tokens of every purpose, oldest first, as stored", async () => {
+        const { tokens, userId } = await setup();
+        const user = await userId();
+        const verify = await issued(tokens, user, { purpose: 'email_verification' });
+        const reset = await issued(tokens, user, { createdAt: NOW + 1 });
+        await issued(tokens, await userId());
+        assert.deepEqual(await tokens.listUserTokens(user, NOW + 2), [verify, reset]);
+      });
+
+      it('leaves out consumed, superseded, revoked and expired tokens', async () => {
+        const { tokens, userId } = await setup();
+        const user = await userId();
+        const consumed = await issued(tokens, user, { purpose: 'email_verification' });
+        assert.ok(await tokens.consume(consumed.tokenHash, 'email_verification', NOW));
+        await issued(tokens, user);
+        const newer = await issued(tokens, user, { createdAt: NOW + 1 });
+        assert.deepEqual(await tokens.listUserTokens(user, NOW + 2), [newer]);
+        assert.deepEqual(await tokens.listUserTokens(user, newer.expiresAt), [], 'expired');
+        await tokens.revokeUserTokens(user);
+        assert.deepEqual(await tokens.listUserTokens(user, NOW + 2), [], 'revoked');
+      });
+
+      it('answers [] for a user without tokens', async () => {
+        const { tokens, userId } = await setup();
+        assert.deepEqual(await tokens.listUserTokens(await userId(), NOW), []);
+      });
+    });
+
+    describe('deleteUserTokens', () => {
+      it("deletes every token of the user, whatever its state, and no other user's", async () => {
+        const { tokens, userId } = await setup();
+        const user = await userId();
+        const otherUser = await userId();
+        const consumed = await issued(tokens, user);
+        assert.ok(await tokens.consume(consumed.tokenHash, 'password_reset', NOW));
+        await issued(tokens, user, { createdAt: NOW + 1 }); // superseded by the next
+        const live = await issued(tokens, user, { createdAt: NOW + 2 });
+        await issued(tokens, user, {
+          purpose: 'email_verification',
+          createdAt: NOW - 2 * HOUR,
+          expiresAt: NOW - HOUR,
+        });
+        const others = await issued(tokens, otherUser);
+
+        assert.equal(await tokens.deleteUserTokens(user), 4);
+        assert.equal(await tokens.find(live.tokenHash, 'password_reset', NOW + 3), null);
+        assert.equal(await tokens.consume(live.tokenHash, 'password_reset', NOW + 3), null);
+        assert.deepEqual(await tokens.listUserTokens(user, NOW), []);
+        assert.equal(await tokens.prune(NOW + 3 * DAY), 1, "only the other user's token is left");
+        assert.equal(await tokens.find(others.tokenHash, 'password_reset', NOW + 3 * DAY), null);
+      });
+
+      it('a second delete finds nothing (a retried erasure) and the user can be issued a token again', async () => {
+        const { tokens, userId } = await setup();
+        const user = await userId();
+        await issued(tokens, user);
+        assert.equal(await tokens.deleteUserTokens(user), 1);
+        assert.equal(await tokens.deleteUserTokens(user), 0);
+        const again = await issued(tokens, user, { createdAt: NOW + 1 });
+        assert.deepEqual(await tokens.find(again.tokenHash, 'password_reset', NOW + 1), again);
       });
     });
 

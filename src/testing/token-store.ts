@@ -58,9 +58,14 @@ function newSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
     lastUsedAt: NOW,
     revokedAt: null,
     revokedReason: null,
+    ip: '203.0.113.7',
+    userAgent: 'Mozilla/5.0 (conformance)',
+    label: null,
     ...overrides,
   };
 }
+
+const GRACE = 10_000;
 
 function statusOf(result: RotationResult): string {
   return result.status;
@@ -68,7 +73,9 @@ function statusOf(result: RotationResult): string {
 
 /**
  * Registers the conformance cases of a {@link TokenStore}: every rule of its TSDoc, including
- * that of 20 concurrent rotations of one hash exactly one is `rotated`. Runner-agnostic: pass
+ * that of 20 concurrent rotations of one hash exactly one is `rotated`, the reuse grace (of 20
+ * concurrent replays of the predecessor inside the window exactly one is graced), the device
+ * fields, `listSessions`, `touchSession` and `deleteUserSessions`. Runner-agnostic: pass
  * your runner's `describe` and `it`. `factory` is called once per case and must return an
  * empty store (the `prune` cases count what they delete). Session and user ids are random
  * UUIDs; hashes are 64 hex characters. With `{ watchRevocations: true }` the revocation
@@ -323,6 +330,338 @@ export function describeTokenStore(
         assert.equal(
           statusOf(await store.rotate(candidates[loser]!, hash(), { now: NOW + 2, idleMs: IDLE })),
           'unknown',
+        );
+      });
+    });
+
+    describe('rotate: reuse grace (rule.reuseGraceMs)', () => {
+      /** A family rotated once at NOW + 1000: `previous` is the current token's predecessor. */
+      async function rotatedOnce(overrides: Partial<SessionRecord> = {}) {
+        const { store, session, token } = await storeWithSession(overrides);
+        const current = hash();
+        const first = await store.rotate(token, current, {
+          now: NOW + 1000,
+          idleMs: IDLE,
+          reuseGraceMs: GRACE,
+        });
+        assert.equal(first.status, 'rotated');
+        assert.ok(first.status === 'rotated');
+        assert.notEqual(first.graced, true);
+        return { store, session, previous: token, current };
+      }
+
+      it('without reuseGraceMs (or 0) the immediate predecessor is reuse: the grace is opt-in', async () => {
+        for (const rule of [{}, { reuseGraceMs: 0 }]) {
+          const { store, session, previous } = await rotatedOnce();
+          const replay = await store.rotate(previous, hash(), {
+            now: NOW + 1001,
+            idleMs: IDLE,
+            ...rule,
+          });
+          assert.equal(replay.status, 'reused');
+          assert.equal((await store.getSession(session.id))?.revokedReason, 'reuse');
+        }
+      });
+
+      it('inside the window, the immediate predecessor rotates the current token once: rotated and graced, lastUsedAt = now', async () => {
+        const { store, session, previous, current } = await rotatedOnce();
+        const next = hash();
+        const replay = await store.rotate(previous, next, {
+          now: NOW + 1000 + GRACE - 1,
+          idleMs: IDLE,
+          reuseGraceMs: GRACE,
+        });
+        assert.equal(replay.status, 'rotated');
+        assert.ok(replay.status === 'rotated');
+        assert.equal(replay.graced, true);
+        assert.deepEqual(replay.session, { ...session, lastUsedAt: NOW + 1000 + GRACE - 1 });
+        // The graced pair's hash is the family's current token now.
+        const after = await store.rotate(next, hash(), { now: NOW + 1000 + GRACE, idleMs: IDLE });
+        assert.equal(after.status, 'rotated');
+        assert.ok(after.status === 'rotated');
+        assert.notEqual(after.graced, true);
+        // The token the graced rotation used up (the one the lost response carried) is spent.
+        assert.equal(
+          statusOf(
+            await store.rotate(current, hash(), { now: NOW + 1000 + GRACE + 1, idleMs: IDLE }),
+          ),
+          'reused',
+        );
+      });
+
+      it('attack: the token a graced rotation used up is reuse afterwards (a thief holding the lost response revokes the family)', async () => {
+        const { store, session, previous, current } = await rotatedOnce();
+        const rule = { now: NOW + 2000, idleMs: IDLE, reuseGraceMs: GRACE };
+        assert.equal(statusOf(await store.rotate(previous, hash(), rule)), 'rotated');
+        assert.equal(statusOf(await store.rotate(current, hash(), rule)), 'reused');
+        assert.equal((await store.getSession(session.id))?.revokedReason, 'reuse');
+      });
+
+      it('attack: a second replay of the predecessor in the same step is reuse and revokes the family', async () => {
+        const { store, session, previous } = await rotatedOnce();
+        const rule = { now: NOW + 2000, idleMs: IDLE, reuseGraceMs: GRACE };
+        const graced = await store.rotate(previous, hash(), rule);
+        assert.ok(graced.status === 'rotated' && graced.graced === true);
+        const second = await store.rotate(previous, hash(), { ...rule, now: NOW + 2001 });
+        assert.equal(second.status, 'reused');
+        const stored = await store.getSession(session.id);
+        assert.equal(stored?.revokedReason, 'reuse');
+        assert.equal(stored?.revokedAt, NOW + 2001);
+      });
+
+      it('attack: the predecessor presented 1 ms after the window is reuse and revokes the family', async () => {
+        const { store, session, previous } = await rotatedOnce();
+        const late = await store.rotate(previous, hash(), {
+          now: NOW + 1000 + GRACE + 1,
+          idleMs: IDLE,
+          reuseGraceMs: GRACE,
+        });
+        assert.equal(late.status, 'reused');
+        assert.equal((await store.getSession(session.id))?.revokedReason, 'reuse');
+      });
+
+      it('attack: a hash older than the immediate predecessor is reuse, even inside the window', async () => {
+        const { store, session, previous, current } = await rotatedOnce();
+        await store.rotate(current, hash(), { now: NOW + 1500, idleMs: IDLE, reuseGraceMs: GRACE });
+        const old = await store.rotate(previous, hash(), {
+          now: NOW + 1600,
+          idleMs: IDLE,
+          reuseGraceMs: GRACE,
+        });
+        assert.equal(old.status, 'reused');
+        assert.equal((await store.getSession(session.id))?.revokedReason, 'reuse');
+      });
+
+      it('a normal rotation starts a new step: its predecessor has a grace of its own, counted from that rotation', async () => {
+        const { store, previous } = await rotatedOnce();
+        const third = hash();
+        const rule = { idleMs: IDLE, reuseGraceMs: GRACE };
+        // Step 1's grace is used...
+        assert.equal(
+          statusOf(await store.rotate(previous, third, { ...rule, now: NOW + 2000 })),
+          'rotated',
+        );
+        // ...a normal rotation at NOW + 20 000 (past step 1's window) starts step 2.
+        const fourth = hash();
+        assert.equal(
+          statusOf(await store.rotate(third, fourth, { ...rule, now: NOW + 20_000 })),
+          'rotated',
+        );
+        const replay = await store.rotate(third, hash(), { ...rule, now: NOW + 20_000 + GRACE });
+        assert.ok(replay.status === 'rotated' && replay.graced === true);
+      });
+
+      it('the predecessor of a revoked family is revoked, not graced; of an expired family, expired with nothing changed', async () => {
+        const revoked = await rotatedOnce();
+        await revoked.store.revokeSession(revoked.session.id, 'logout', NOW + 1500);
+        const rule = { now: NOW + 2000, idleMs: IDLE, reuseGraceMs: GRACE };
+        assert.equal(
+          statusOf(await revoked.store.rotate(revoked.previous, hash(), rule)),
+          'revoked',
+        );
+        assert.equal((await revoked.store.getSession(revoked.session.id))?.revokedReason, 'logout');
+
+        const ending = await rotatedOnce({ expiresAt: NOW + 1500 });
+        const expired = await ending.store.rotate(ending.previous, hash(), rule);
+        assert.equal(expired.status, 'expired');
+        const stored = await ending.store.getSession(ending.session.id);
+        assert.equal(stored?.revokedAt, null);
+        assert.equal(stored?.lastUsedAt, NOW + 1000);
+      });
+
+      it('the predecessor of a family never rotated does not exist: the first token, once rotated, is the predecessor', async () => {
+        const { store, token } = await storeWithSession();
+        // Rotated at creation time + 0: the grace window counts from this rotation.
+        await store.rotate(token, hash(), { now: NOW, idleMs: IDLE, reuseGraceMs: GRACE });
+        const replay = await store.rotate(token, hash(), {
+          now: NOW + GRACE,
+          idleMs: IDLE,
+          reuseGraceMs: GRACE,
+        });
+        assert.ok(replay.status === 'rotated' && replay.graced === true);
+      });
+
+      it('of 20 concurrent replays of the predecessor inside the window, exactly one is graced and the rest revoke the family', async () => {
+        const { store, session, previous } = await rotatedOnce();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.rotate(previous, hash(), {
+              now: NOW + 2000 + i,
+              idleMs: IDLE,
+              reuseGraceMs: GRACE,
+            }),
+          ),
+        );
+        const graced = results.filter((r) => r.status === 'rotated');
+        assert.equal(graced.length, 1);
+        assert.ok(graced[0]!.status === 'rotated' && graced[0]!.graced === true);
+        for (const result of results) {
+          assert.ok(['rotated', 'reused', 'revoked'].includes(result.status), result.status);
+        }
+        assert.ok(results.some((r) => r.status === 'reused'));
+        assert.equal((await store.getSession(session.id))?.revokedReason, 'reuse');
+      });
+
+      it('a predecessor replay racing the rotation of the current token: exactly one rotates, the other is reuse', async () => {
+        const { store, session, previous, current } = await rotatedOnce();
+        const rule = { now: NOW + 2000, idleMs: IDLE, reuseGraceMs: GRACE };
+        const results = await Promise.all([
+          store.rotate(previous, hash(), rule),
+          store.rotate(current, hash(), rule),
+        ]);
+        assert.deepEqual(results.map(statusOf).sort(), ['reused', 'rotated']);
+        assert.equal((await store.getSession(session.id))?.revokedReason, 'reuse');
+      });
+    });
+
+    describe('device fields', () => {
+      it('stores ip, userAgent and label as given: a 512-character user agent, a 100-character non-ASCII label', async () => {
+        const { store, session } = await storeWithSession({
+          ip: '2001:db8::1',
+          userAgent: `Mozilla/5.0 ${'x'.repeat(500)}`,
+          label: `Laptop de Zoë ${'é'.repeat(86)}`,
+        });
+        assert.equal(session.userAgent?.length, 512);
+        assert.equal(session.label?.length, 100);
+        assert.deepEqual(await store.getSession(session.id), session);
+      });
+
+      it('stores null device fields as null', async () => {
+        const { store, session } = await storeWithSession({
+          ip: null,
+          userAgent: null,
+          label: null,
+        });
+        const stored = await store.getSession(session.id);
+        assert.equal(stored?.ip, null);
+        assert.equal(stored?.userAgent, null);
+        assert.equal(stored?.label, null);
+      });
+
+      it('keeps the device fields through rotations and revocation', async () => {
+        const { store, session, token } = await storeWithSession({ label: 'Phone' });
+        const rotated = await store.rotate(token, hash(), { now: NOW + 1, idleMs: IDLE });
+        assert.ok(rotated.status === 'rotated');
+        assert.equal(rotated.session.label, 'Phone');
+        assert.equal(rotated.session.ip, session.ip);
+        await store.revokeSession(session.id, 'logout', NOW + 2);
+        assert.equal((await store.getSession(session.id))?.userAgent, session.userAgent);
+      });
+    });
+
+    describe('listSessions', () => {
+      it("lists the user's sessions not revoked, newest first, expired ones included", async () => {
+        const store = await factory();
+        const userId = randomUUID();
+        const oldest = newSession({ userId, createdAt: NOW - 3000, expiresAt: NOW - 1 });
+        const middle = newSession({ userId, createdAt: NOW - 2000 });
+        const revoked = newSession({ userId, createdAt: NOW - 1500 });
+        const newest = newSession({ userId, createdAt: NOW - 1000, label: 'Newest' });
+        for (const s of [middle, newest, oldest, revoked]) await store.createSession(s, hash());
+        await store.revokeSession(revoked.id, 'logout', NOW);
+        assert.deepEqual(await store.listSessions(userId), [newest, middle, oldest]);
+      });
+
+      it("leaves other users' sessions out, and returns [] for a user without sessions", async () => {
+        const { store, session } = await storeWithSession();
+        await store.createSession(newSession(), hash());
+        assert.deepEqual(await store.listSessions(session.userId), [session]);
+        assert.deepEqual(await store.listSessions(randomUUID()), []);
+      });
+
+      it('returns snapshots: changing one changes nothing stored', async () => {
+        const { store, session } = await storeWithSession();
+        const [listed] = await store.listSessions(session.userId);
+        assert.ok(listed);
+        listed.revokedAt = NOW;
+        listed.label = 'changed';
+        assert.deepEqual(await store.getSession(session.id), session);
+      });
+    });
+
+    describe('touchSession', () => {
+      it('sets lastUsedAt = now when the last use is at least minIntervalMs old', async () => {
+        const { store, session } = await storeWithSession();
+        await store.touchSession(session.id, NOW + 60_000, 60_000);
+        assert.equal((await store.getSession(session.id))?.lastUsedAt, NOW + 60_000);
+      });
+
+      it('changes nothing when the last use is more recent than minIntervalMs', async () => {
+        const { store, session } = await storeWithSession();
+        await store.touchSession(session.id, NOW + 59_999, 60_000);
+        assert.deepEqual(await store.getSession(session.id), session);
+      });
+
+      it('never moves lastUsedAt backwards (a touch with an older clock changes nothing)', async () => {
+        const { store, session } = await storeWithSession({ lastUsedAt: NOW + 120_000 });
+        await store.touchSession(session.id, NOW + 60_000, 0);
+        assert.equal((await store.getSession(session.id))?.lastUsedAt, NOW + 120_000);
+      });
+
+      it('changes nothing on a revoked session, and does not throw for an unknown id', async () => {
+        const { store, session } = await storeWithSession();
+        await store.revokeSession(session.id, 'logout', NOW + 1);
+        await store.touchSession(session.id, NOW + DAY, 60_000);
+        assert.equal((await store.getSession(session.id))?.lastUsedAt, NOW);
+        await store.touchSession(randomUUID(), NOW + DAY, 60_000);
+      });
+
+      it('a touch keeps a family alive: rotate measures idleness from it', async () => {
+        const { store, session, token } = await storeWithSession();
+        await store.touchSession(session.id, NOW + DAY, 60_000);
+        assert.equal(
+          statusOf(await store.rotate(token, hash(), { now: NOW + 2 * DAY, idleMs: DAY })),
+          'rotated',
+        );
+      });
+
+      it('of 20 concurrent touches of one session, the result is one write of now and nothing else changes', async () => {
+        const { store, session } = await storeWithSession();
+        await Promise.all(
+          Array.from({ length: 20 }, () => store.touchSession(session.id, NOW + 60_000, 60_000)),
+        );
+        assert.deepEqual(await store.getSession(session.id), {
+          ...session,
+          lastUsedAt: NOW + 60_000,
+        });
+      });
+    });
+
+    describe('deleteUserSessions', () => {
+      it('deletes every session of the user, revoked ones too, with their hashes, and returns the count', async () => {
+        const store = await factory();
+        const userId = randomUUID();
+        const active = newSession({ userId });
+        const ended = newSession({ userId });
+        const activeToken = hash();
+        const endedToken = hash();
+        await store.createSession(active, activeToken);
+        await store.createSession(ended, endedToken);
+        const rotated = hash();
+        await store.rotate(activeToken, rotated, { now: NOW + 1, idleMs: IDLE });
+        await store.revokeSession(ended.id, 'logout', NOW + 2);
+        assert.equal(await store.deleteUserSessions(userId), 2);
+        assert.equal(await store.getSession(active.id), null);
+        assert.equal(await store.getSession(ended.id), null);
+        assert.deepEqual(await store.listSessions(userId), []);
+        for (const gone of [activeToken, rotated, endedToken]) {
+          assert.equal(
+            statusOf(await store.rotate(gone, hash(), { now: NOW + 3, idleMs: IDLE })),
+            'unknown',
+          );
+          if (typeof store.findSessionByTokenHash === 'function') {
+            assert.equal(await store.findSessionByTokenHash(gone), null);
+          }
+        }
+      });
+
+      it("leaves other users' sessions, and returns 0 for a user without sessions", async () => {
+        const { store, session, token } = await storeWithSession();
+        assert.equal(await store.deleteUserSessions(randomUUID()), 0);
+        assert.deepEqual(await store.getSession(session.id), session);
+        assert.equal(
+          statusOf(await store.rotate(token, hash(), { now: NOW + 1, idleMs: IDLE })),
+          'rotated',
         );
       });
     });
@@ -587,6 +926,22 @@ export function describeTokenStore(
             await store.revokeSession(other.id, 'logout', NOW + 3);
             await until(() => events.length > 0, 'the closing revocation');
             assert.deepEqual(events, [{ kind: 'session', sessionId: other.id }]);
+          } finally {
+            await watch.close();
+          }
+        });
+
+        it('announces nothing for a graced rotation (the family lives on)', async () => {
+          const { store, session, token } = await storeWithSession();
+          const rule = { now: NOW + 1, idleMs: IDLE, reuseGraceMs: GRACE };
+          await store.rotate(token, hash(), rule);
+          const { events, watch } = await watching(store);
+          try {
+            const graced = await store.rotate(token, hash(), { ...rule, now: NOW + 2 });
+            assert.ok(graced.status === 'rotated' && graced.graced === true);
+            await store.revokeSession(session.id, 'logout', NOW + 3);
+            await until(() => events.length > 0, 'the closing revocation');
+            assert.deepEqual(events, [{ kind: 'session', sessionId: session.id }]);
           } finally {
             await watch.close();
           }

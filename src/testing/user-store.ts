@@ -120,5 +120,201 @@ export function describeUserStore(name: string, factory: StoreFactory<UserStore>
       assert.equal(await store.findByEmail('del@example.com'), null);
       await store.create(newUser('del@example.com'));
     });
+
+    t.it(
+      'creates a user that is not banned (bannedAt, bannedUntil and banReason null)',
+      async () => {
+        const store = await factory();
+        const user = await store.create(newUser('fresh@example.com'));
+        assert.equal(user.bannedAt, null);
+        assert.equal(user.bannedUntil, null);
+        assert.equal(user.banReason, null);
+      },
+    );
+
+    t.it(
+      'keeps a ban written by update, reads it by id and by email, and clears it with nulls',
+      async () => {
+        const store = await factory();
+        const user = await store.create(newUser('banned@example.com'));
+        const since = new Date('2030-01-02T03:04:05.000Z');
+        const until = new Date('2030-02-01T00:00:00.000Z');
+        const banned = await store.update(user.id, {
+          bannedAt: since,
+          bannedUntil: until,
+          banReason: 'Spam: 40 listings in an hour',
+        });
+        assert.equal(banned?.bannedAt?.getTime(), since.getTime());
+        assert.equal(banned?.bannedUntil?.getTime(), until.getTime());
+        assert.equal(banned?.banReason, 'Spam: 40 listings in an hour');
+        // The login path reads users by email: the ban must be there too.
+        const byEmail = await store.findByEmail('banned@example.com');
+        assert.equal(byEmail?.bannedAt?.getTime(), since.getTime());
+        assert.equal(byEmail?.banReason, 'Spam: 40 listings in an hour');
+        // A patch of other fields leaves the ban as it is.
+        const renamed = await store.update(user.id, { name: 'Renamed' });
+        assert.equal(renamed?.bannedUntil?.getTime(), until.getTime());
+        const permanent = await store.update(user.id, { bannedUntil: null });
+        assert.equal(permanent?.bannedAt?.getTime(), since.getTime());
+        assert.equal(permanent?.bannedUntil, null);
+        const cleared = await store.update(user.id, {
+          bannedAt: null,
+          bannedUntil: null,
+          banReason: null,
+        });
+        assert.equal(cleared?.bannedAt, null);
+        assert.equal(cleared?.bannedUntil, null);
+        assert.equal(cleared?.banReason, null);
+        assert.equal((await store.findById(user.id))?.bannedAt, null);
+      },
+    );
+
+    t.it(
+      'lists users in code point order of the email, page by page, each exactly once',
+      async () => {
+        const store = await factory();
+        // Code point (UTF-8 byte) order, which neither a linguistic collation (that skips
+        // punctuation) nor JavaScript's `<` on UTF-16 units (U+E000 against an emoji) gives.
+        const ordered = [
+          'a-b@example.com',
+          'a.b@example.com',
+          'a@example.com',
+          'a_b@example.com',
+          'ab@example.com',
+          'x\uE000@example.com',
+          'x\u{1F600}@example.com',
+          'z@example.com',
+          '\u00E9mile@example.com',
+        ];
+        for (const i of [4, 8, 0, 6, 2, 7, 1, 5, 3]) await store.create(newUser(ordered[i]!));
+        const seen: string[] = [];
+        const cursors: (string | null)[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 5; page++) {
+          const result = await store.listUsers(
+            cursor === undefined ? { limit: 4 } : { limit: 4, cursor },
+          );
+          assert.ok(result.users.length <= 4);
+          seen.push(...result.users.map((u) => u.email));
+          cursors.push(result.nextCursor);
+          if (result.nextCursor === null) break;
+          cursor = result.nextCursor;
+        }
+        assert.deepEqual(seen, ordered);
+        assert.deepEqual(cursors, ['a_b@example.com', 'z@example.com', null]);
+      },
+    );
+
+    t.it(
+      'lists every field of a user (the ban included) and never more than the limit',
+      async () => {
+        const store = await factory();
+        const user = await store.create(newUser('listed@example.com'));
+        await store.create(newUser('other@example.com'));
+        const since = new Date('2030-01-02T03:04:05.000Z');
+        await store.update(user.id, { bannedAt: since, bannedUntil: null, banReason: 'abuse' });
+        const { users, nextCursor } = await store.listUsers({ limit: 1 });
+        assert.equal(users.length, 1);
+        assert.equal(nextCursor, 'listed@example.com');
+        const [listed] = users;
+        assert.equal(listed?.id, user.id);
+        assert.equal(listed?.name, 'Test User');
+        assert.equal(listed?.role, 'user');
+        assert.equal(listed?.passwordHash, HASH);
+        assert.equal(listed?.isActive, true);
+        assert.ok(listed?.createdAt instanceof Date);
+        assert.equal(listed?.bannedAt?.getTime(), since.getTime());
+        assert.equal(listed?.bannedUntil, null);
+        assert.equal(listed?.banReason, 'abuse');
+      },
+    );
+
+    t.it(
+      'answers an empty page with a null cursor for no users, and a null cursor when the last page is exactly full',
+      async () => {
+        const store = await factory();
+        assert.deepEqual(await store.listUsers({ limit: 10 }), { users: [], nextCursor: null });
+        for (const name of ['b', 'c', 'a']) await store.create(newUser(`${name}@example.com`));
+        const full = await store.listUsers({ limit: 3 });
+        assert.equal(full.users.length, 3);
+        assert.equal(full.nextCursor, null);
+        const past = await store.listUsers({ limit: 3, cursor: 'c@example.com' });
+        assert.deepEqual(past, { users: [], nextCursor: null });
+      },
+    );
+
+    t.it('filters by a prefix of the email, paginating within it', async () => {
+      const store = await factory();
+      for (const email of [
+        'aa@example.com',
+        'ab@example.com',
+        'ab.c@example.com',
+        'abz@example.com',
+        'ac@example.com',
+        'b@example.com',
+      ]) {
+        await store.create(newUser(email));
+      }
+      const emails = async (query: { limit: number; query?: string; cursor?: string }) => {
+        const page = await store.listUsers(query);
+        return { emails: page.users.map((u) => u.email), nextCursor: page.nextCursor };
+      };
+      assert.deepEqual(await emails({ limit: 10, query: 'ab' }), {
+        emails: ['ab.c@example.com', 'ab@example.com', 'abz@example.com'],
+        nextCursor: null,
+      });
+      assert.deepEqual(await emails({ limit: 2, query: 'ab' }), {
+        emails: ['ab.c@example.com', 'ab@example.com'],
+        nextCursor: 'ab@example.com',
+      });
+      assert.deepEqual(await emails({ limit: 2, query: 'ab', cursor: 'ab@example.com' }), {
+        emails: ['abz@example.com'],
+        nextCursor: null,
+      });
+      assert.deepEqual(await emails({ limit: 10, query: 'ab@example.com' }), {
+        emails: ['ab@example.com'],
+        nextCursor: null,
+      });
+      assert.deepEqual(await emails({ limit: 10, query: 'q' }), { emails: [], nextCursor: null });
+    });
+
+    t.it('matches LIKE wildcards in the query literally (% and _ are not patterns)', async () => {
+      const store = await factory();
+      for (const email of [
+        'a_b@example.com',
+        'a%b@example.com',
+        'axb@example.com',
+        'ab@example.com',
+      ]) {
+        await store.create(newUser(email));
+      }
+      const only = async (query: string) =>
+        (await store.listUsers({ limit: 10, query })).users.map((u) => u.email);
+      assert.deepEqual(await only('a_'), ['a_b@example.com']);
+      assert.deepEqual(await only('a%'), ['a%b@example.com']);
+      assert.deepEqual(await only('a\\'), []);
+    });
+
+    t.it(
+      'continues after the cursor while users come and go: no repeat, a new later user shows',
+      async () => {
+        const store = await factory();
+        for (const name of ['b', 'd', 'f', 'h']) await store.create(newUser(`${name}@example.com`));
+        const first = await store.listUsers({ limit: 2 });
+        assert.equal(first.nextCursor, 'd@example.com');
+        // Created before the cursor's position: not on a later page; after it: on the next page.
+        await store.create(newUser('a@example.com'));
+        await store.create(newUser('e@example.com'));
+        // The cursor's own user is deleted: the walk still resumes after its email.
+        const d = await store.findByEmail('d@example.com');
+        await store.delete(d!.id);
+        const second = await store.listUsers({ limit: 10, cursor: first.nextCursor! });
+        assert.deepEqual(
+          second.users.map((u) => u.email),
+          ['e@example.com', 'f@example.com', 'h@example.com'],
+        );
+        assert.equal(second.nextCursor, null);
+      },
+    );
   });
 }

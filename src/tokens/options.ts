@@ -10,6 +10,9 @@ export const MAX_CLOCK_TOLERANCE_MS = 60_000;
 /** The longest a shared store's revocation state may be cached, in milliseconds. */
 export const MAX_REVOCATION_CACHE_TTL_MS = 60_000;
 
+/** The longest refresh reuse grace accepted (`tokens.reuseGrace`), in milliseconds. */
+export const MAX_REUSE_GRACE_MS = 60_000;
+
 const keySchema = z
   .object({
     kid: z.string().superRefine((kid, ctx) => {
@@ -96,6 +99,13 @@ export const tokenOptionsSchema = z
      * @default '30s' with a watch, 0 without
      */
     revocationCacheTtl: durationSchema({ maxMs: MAX_REVOCATION_CACHE_TTL_MS }).optional(),
+    /**
+     * Refresh reuse grace: for this long after a rotation, the refresh token it used up may be
+     * presented once more and gets the family's next pair instead of revoking the family (a
+     * client that lost the response retries). Off by default; at most 60 s.
+     * @default 0 (off)
+     */
+    reuseGrace: durationSchema({ maxMs: MAX_REUSE_GRACE_MS }).prefault(0),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { isBanned } from '../account/ban.js';
 import type { AuditEventName } from '../audit/events.js';
 import { AuthError } from '../errors.js';
 import { type Clock, type Logger, type RandomSource, silentLogger } from '../runtime.js';
@@ -122,6 +123,24 @@ export interface StartedSession extends IssuedTokens {
 }
 
 /**
+ * What a new session records about the client that signed in (see `SessionRecord`).
+ *
+ * @example
+ * ```ts
+ * const device: SessionDevice = { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 …', label: 'Work laptop' };
+ * await tokens.startSession(user, device);
+ * ```
+ */
+export interface SessionDevice {
+  ip: string | null;
+  userAgent: string | null;
+  label: string | null;
+}
+
+/** A session's last use is written at most this often (per session, per process). */
+export const SESSION_TOUCH_INTERVAL_MS = 60_000;
+
+/**
  * Dependencies of {@link createTokenService}.
  *
  * @example
@@ -232,6 +251,39 @@ export function createTokenService(deps: TokenServiceDependencies) {
     logger,
   });
 
+  // Last use: at most one write per session per SESSION_TOUCH_INTERVAL_MS in this process, off
+  // the request (see maybeTouch). A failing write is logged once per outage.
+  let touchFailing = false;
+  function touch(session: SessionRecord, now: number): void {
+    // The state this process reads (cached, or this request's own read) records the write, so
+    // the next verifies of the session compare against it and write nothing for a minute.
+    session.lastUsedAt = now;
+    let written: Promise<void>;
+    try {
+      written = store.touchSession(session.id, now, SESSION_TOUCH_INTERVAL_MS);
+    } catch (err) {
+      written = Promise.reject(err);
+    }
+    written.then(
+      () => {
+        touchFailing = false;
+      },
+      (err: unknown) => {
+        if (touchFailing) return;
+        touchFailing = true;
+        logger.warn('could not record a session use (lastUsedAt); requests go on', {
+          sessionId: session.id,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      },
+    );
+  }
+
+  /** One comparison on the verify path: a write only when the last use is a minute old. */
+  function maybeTouch(session: SessionRecord, now: number): void {
+    if (now - session.lastUsedAt >= SESSION_TOUCH_INTERVAL_MS) touch(session, now);
+  }
+
   function refused(err: unknown, what: string): unknown {
     const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : 'error';
     logger.debug(`${what} refused`, { reason });
@@ -331,6 +383,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
       const err = tokenRejected('session_ended');
       throw hit ? dropped(token, err) : refusedAccess(err);
     }
+    maybeTouch(session, now);
     if (!hit) verified?.set(cacheKeyOf(token), { token, verified: entry });
     if (counting) telemetry.tokenVerification(hit ? 'cache_hit' : 'cache_miss');
     return principal;
@@ -371,7 +424,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
      * Starts a session (a new refresh-token family) for a user who just logged in, and issues
      * its first access and refresh tokens.
      */
-    async startSession(user: TokenUser): Promise<StartedSession> {
+    async startSession(user: TokenUser, device?: SessionDevice): Promise<StartedSession> {
       const now = clock.now();
       const session: SessionRecord = {
         id: randomUuid(random),
@@ -381,6 +434,9 @@ export function createTokenService(deps: TokenServiceDependencies) {
         lastUsedAt: now,
         revokedAt: null,
         revokedReason: null,
+        ip: device?.ip ?? null,
+        userAgent: device?.userAgent ?? null,
+        label: device?.label ?? null,
       };
       const refreshToken = createRefreshToken(random);
       await store.createSession(session, hashRefreshToken(refreshToken));
@@ -421,6 +477,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
         const result = await store.rotate(presented, hashRefreshToken(next), {
           now,
           idleMs: options.refreshIdleTtl,
+          ...(options.reuseGrace > 0 ? { reuseGraceMs: options.reuseGrace } : {}),
         });
         switch (result.status) {
           case 'unknown':
@@ -449,8 +506,9 @@ export function createTokenService(deps: TokenServiceDependencies) {
         }
         const session = result.session;
         if (user === undefined) user = await users.findById(session.userId);
-        if (!user || !user.isActive) {
-          const reason = user ? 'user_disabled' : 'user_deleted';
+        // A ban that landed while this session's login was in flight ends the session here.
+        if (!user || !user.isActive || isBanned(user, now)) {
+          const reason = !user ? 'user_deleted' : user.isActive ? 'user_banned' : 'user_disabled';
           await store.revokeSession(session.id, reason, now);
           sessions.forgetSession(session.id);
           audit.emit({
@@ -467,12 +525,15 @@ export function createTokenService(deps: TokenServiceDependencies) {
           now,
           session.expiresAt,
         );
+        // A graced refresh: the client presented the token it had just used up (a lost
+        // response), once, inside `tokens.reuseGrace`.
+        const graced = result.graced === true;
         audit.emit({
           event: 'TOKEN_REFRESHED',
           status: 'success',
           userId: user.id,
           context,
-          metadata: { sessionId: session.id },
+          metadata: graced ? { sessionId: session.id, graced } : { sessionId: session.id },
         });
         telemetry.refresh('success');
         return { token, refreshToken: next, expiresIn };
@@ -588,6 +649,15 @@ export function createTokenService(deps: TokenServiceDependencies) {
       } catch (err) {
         throw refused(err, 'refresh token');
       }
+    },
+
+    /**
+     * Revokes one session for `reason` and drops its cached state (no audit event: the caller
+     * emits its own). Idempotent.
+     */
+    async endSession(sessionId: string, reason: string): Promise<void> {
+      await store.revokeSession(sessionId, reason, clock.now());
+      sessions.forgetSession(sessionId);
     },
 
     /** Ends every session of a user; returns how many were active. */

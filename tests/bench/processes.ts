@@ -149,6 +149,17 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The preload that keeps nextTick's entry maps alive (servers/tick-map-pin.cjs). */
+export const TICK_MAP_PIN = join(HERE, 'servers', 'tick-map-pin.cjs');
+
+/**
+ * The node options every server process starts with, bare ones included: the tick-map pin,
+ * unless `BENCH_TICK_PIN=0` (see servers/tick-map-pin.cjs for the V8 behaviour it works around).
+ */
+export function serverPreloads(): string[] {
+  return process.env['BENCH_TICK_PIN'] === '0' ? [] : ['--require', TICK_MAP_PIN];
+}
+
 /** Starts one server process; rejects with its stderr if it exits or stays silent. */
 export async function startServer(
   spec: ServerSpec,
@@ -157,7 +168,13 @@ export async function startServer(
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const tokensFile = join(dir, 'tokens.txt');
   const where = placement();
-  const node = [process.execPath, '--import', 'tsx', join(HERE, 'servers', `${spec.framework}.ts`)];
+  const node = [
+    process.execPath,
+    ...serverPreloads(),
+    '--import',
+    'tsx',
+    join(HERE, 'servers', `${spec.framework}.ts`),
+  ];
   // taskset execs node in its own process: child.pid is the server's pid either way.
   const [command, ...args] = where.pinned
     ? ['taskset', '-c', String(where.serverCpu), ...node]

@@ -23,7 +23,15 @@ describe('gatehouse/express types', () => {
     expectTypeOf(gate.authorize)
       .parameter(0)
       .toEqualTypeOf<
-        'users:read' | 'users:update' | 'users:delete' | 'orders:create' | 'orders:read'
+        | 'users:read'
+        | 'users:update'
+        | 'users:delete'
+        | 'users:export'
+        | 'users:list'
+        | 'users:ban'
+        | 'users:role'
+        | 'orders:create'
+        | 'orders:read'
       >();
     // @ts-expect-error a typo is not a permission of the seed policy
     gate.authorize('users:raed');

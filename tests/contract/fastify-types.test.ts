@@ -30,7 +30,15 @@ describe('gatehouse/fastify types', () => {
 
   it("types authorize()'s permission by the registered policy, as the Express adapter's", () => {
     expectTypeOf<FastifyPermission>().toEqualTypeOf<
-      'users:read' | 'users:update' | 'users:delete' | 'orders:create' | 'orders:read'
+      | 'users:read'
+      | 'users:update'
+      | 'users:delete'
+      | 'users:export'
+      | 'users:list'
+      | 'users:ban'
+      | 'users:role'
+      | 'orders:create'
+      | 'orders:read'
     >();
     expectTypeOf(app.authorize).parameter(0).toEqualTypeOf<FastifyPermission>();
     // @ts-expect-error a typo is not a permission of the seed policy

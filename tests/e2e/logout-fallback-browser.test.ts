@@ -41,6 +41,9 @@ describe.skipIf(!hasBrowser)('dashboard logout in Chromium', () => {
     await page.click('#submit');
     await page.waitForURL(`${app.url}/dashboard.html`);
     await page.locator('#user-email', { hasText: demo.email }).waitFor();
+    // The dashboard has finished its own calls (devices, second factor) before we read what the
+    // browser holds: a call still in flight could rebind the CSRF cookie after we read it.
+    await page.waitForLoadState('networkidle');
 
     const before = await context.cookies();
     const access = before.find((c) => c.name.includes('access'));

@@ -314,6 +314,11 @@ describe('routes stay guarded (both example apps)', () => {
         withMail
           ? ['password/forgot', 'password/reset', 'email/verify'].map((p) => `POST ${prefix}/${p}`)
           : [];
+      // The second factor's routes exist when the app configures `mfa`: the code step of a
+      // login is for anyone holding a challenge; status, enroll, confirm, recovery-codes and
+      // disable need the caller (enroll/confirm without a body's enrolment challenge).
+      const withMfa = internalsOf(ctx.auth).config.mfa !== undefined;
+      const mfa = (prefix: string) => (withMfa ? [`POST ${prefix}/mfa/verify`] : []);
       expect(named(bearer.filter((r) => r.public))).toEqual(
         [
           'GET /.well-known/jwks.json',
@@ -321,6 +326,7 @@ describe('routes stay guarded (both example apps)', () => {
           'POST /api/auth/refresh',
           'POST /api/auth/register',
           ...recovery('/api/auth'),
+          ...mfa('/api/auth'),
         ].sort(),
       );
       expect(named(cookie.filter((r) => r.public))).toEqual(
@@ -331,6 +337,7 @@ describe('routes stay guarded (both example apps)', () => {
           'POST /app/api/auth/refresh',
           'POST /app/api/auth/register',
           ...recovery('/app/api/auth'),
+          ...mfa('/app/api/auth'),
         ].sort(),
       );
       const calls = [
@@ -340,7 +347,11 @@ describe('routes stay guarded (both example apps)', () => {
       ].filter(({ route }) => !route.public);
       // logout, logout-all, me, password (and email/resend with a mailer), on three mounts, and
       // the cookie mount's refresh/logout (it authenticates by the refresh cookie).
-      expect(calls.length).toBe(withMail ? 16 : 13);
+      // Always: GET sessions, DELETE sessions/:id, POST sessions/revoke-others and POST
+      // account/delete, on the three mounts.
+      // With mfa: GET mfa, POST mfa/totp/enroll, mfa/totp/confirm, mfa/recovery-codes and
+      // DELETE mfa/totp, on the three mounts.
+      expect(calls.length).toBe((withMail ? 16 : 13) + 12 + (withMfa ? 15 : 0));
       for (const { route, base } of calls) {
         const res = await json(`${base}${route.path}`, {
           method: route.method,

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   PostgresAttemptStore,
+  PostgresAuditLog,
   PostgresMailOutbox,
   PostgresOneTimeTokenStore,
   PostgresRateLimitStore,
@@ -13,6 +14,7 @@ import {
 import { resolveTables } from '../../adapters/postgres/tables.js';
 import {
   describeAttemptStore,
+  describeAuditLogStore,
   describeMailOutboxStore,
   describeOneTimeTokenStore,
   describeRateLimitStore,
@@ -78,6 +80,11 @@ for (const target of targets) {
               ).id,
           };
         }),
+      api,
+    );
+    describeAuditLogStore(
+      'PostgresAuditLog',
+      () => fresh(() => new PostgresAuditLog(db.client, db.options)),
       api,
     );
     describeMailOutboxStore(

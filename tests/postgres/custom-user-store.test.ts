@@ -5,6 +5,8 @@ import { PGlite } from '@electric-sql/pglite';
 import {
   AuthError,
   type NewUser,
+  type UserListPage,
+  type UserListQuery,
   type UserPatch,
   type UserRecord,
   type UserStore,
@@ -22,9 +24,14 @@ const ACCOUNTS = `CREATE TABLE accounts (
   disabled_at timestamptz,
   last_seen_at timestamptz,
   created timestamptz NOT NULL DEFAULT now(),
-  modified timestamptz NOT NULL DEFAULT now()
+  modified timestamptz NOT NULL DEFAULT now(),
+  banned_at timestamptz,
+  banned_until timestamptz,
+  ban_reason text
 );
-CREATE UNIQUE INDEX accounts_email_key ON accounts (lower(email));`;
+CREATE UNIQUE INDEX accounts_email_key ON accounts (lower(email));
+-- listUsers walks the emails in code point order: this index serves it without a sort.
+CREATE INDEX accounts_email_order ON accounts ((lower(email) COLLATE "C"));`;
 
 interface AccountRow {
   id: string;
@@ -36,10 +43,14 @@ interface AccountRow {
   last_seen_at: Date | null;
   created: Date;
   modified: Date;
+  banned_at: Date | null;
+  banned_until: Date | null;
+  ban_reason: string | null;
 }
 
-const SELECT = `SELECT account_id::text AS id, email, display_name, is_admin, bcrypt_hash,
-  disabled_at, last_seen_at, created, modified FROM accounts`;
+const FIELDS = `account_id::text AS id, email, display_name, is_admin, bcrypt_hash,
+  disabled_at, last_seen_at, created, modified, banned_at, banned_until, ban_reason`;
+const SELECT = `SELECT ${FIELDS} FROM accounts`;
 
 const toUser = (row: AccountRow): UserRecord => ({
   id: row.id,
@@ -51,6 +62,9 @@ const toUser = (row: AccountRow): UserRecord => ({
   lastLoginAt: row.last_seen_at,
   createdAt: row.created,
   updatedAt: row.modified,
+  bannedAt: row.banned_at,
+  bannedUntil: row.banned_until,
+  banReason: row.ban_reason,
 });
 
 /** Ids are bigints: anything else cannot name an account (and must not reach the query). */
@@ -89,8 +103,7 @@ class AccountsUserStore implements UserStore {
   async create(user: NewUser) {
     const [row] = await this.rows(
       `INSERT INTO accounts (email, display_name, is_admin, bcrypt_hash) VALUES ($1, $2, $3, $4)
-       RETURNING account_id::text AS id, email, display_name, is_admin, bcrypt_hash,
-         disabled_at, last_seen_at, created, modified`,
+       RETURNING ${FIELDS}`,
       [user.email, user.name, isAdmin(user.role), user.passwordHash],
     );
     return toUser(row!);
@@ -98,7 +111,8 @@ class AccountsUserStore implements UserStore {
 
   async update(id: string, patch: UserPatch) {
     if (!isId(id)) return null;
-    // One UPDATE; a NULL parameter keeps the column as it is.
+    // One UPDATE; a NULL parameter keeps the column as it is. The ban fields can be set to
+    // null (an unban), so each comes with a flag saying whether the patch has it.
     const [row] = await this.rows(
       `UPDATE accounts SET
          display_name = coalesce($2, display_name),
@@ -107,10 +121,12 @@ class AccountsUserStore implements UserStore {
                             WHEN $4 THEN NULL ELSE coalesce(disabled_at, now()) END,
          bcrypt_hash = coalesce($5, bcrypt_hash),
          last_seen_at = coalesce($6, last_seen_at),
+         banned_at = CASE WHEN $7::boolean THEN $8::timestamptz ELSE banned_at END,
+         banned_until = CASE WHEN $9::boolean THEN $10::timestamptz ELSE banned_until END,
+         ban_reason = CASE WHEN $11::boolean THEN $12::text ELSE ban_reason END,
          modified = now()
        WHERE account_id = $1
-       RETURNING account_id::text AS id, email, display_name, is_admin, bcrypt_hash,
-         disabled_at, last_seen_at, created, modified`,
+       RETURNING ${FIELDS}`,
       [
         id,
         patch.name ?? null,
@@ -118,6 +134,12 @@ class AccountsUserStore implements UserStore {
         patch.isActive ?? null,
         patch.passwordHash ?? null,
         patch.lastLoginAt ?? null,
+        patch.bannedAt !== undefined,
+        patch.bannedAt ?? null,
+        patch.bannedUntil !== undefined,
+        patch.bannedUntil ?? null,
+        patch.banReason !== undefined,
+        patch.banReason ?? null,
       ],
     );
     return row ? toUser(row) : null;
@@ -132,6 +154,23 @@ class AccountsUserStore implements UserStore {
       [id, expectedHash, newHash],
     );
     return rows.length === 1;
+  }
+
+  async listUsers(query: UserListQuery): Promise<UserListPage> {
+    // Keyset pagination in code point order: after the cursor (the last email of the previous
+    // page), never an OFFSET. One row more than the page tells whether another page follows.
+    const rows = (await this.rows(
+      `SELECT ${FIELDS}, lower(email) AS sort_key FROM accounts
+       WHERE ($1::text IS NULL OR lower(email) COLLATE "C" > $1)
+         AND ($2::text IS NULL OR starts_with(lower(email), $2))
+       ORDER BY lower(email) COLLATE "C" LIMIT $3`,
+      [query.cursor ?? null, query.query ?? null, query.limit + 1],
+    )) as (AccountRow & { sort_key: string })[];
+    const page = rows.slice(0, query.limit);
+    return {
+      users: page.map(toUser),
+      nextCursor: rows.length > query.limit ? page[page.length - 1]!.sort_key : null,
+    };
   }
 
   async delete(id: string) {

@@ -45,6 +45,8 @@ function tableList(options: PostgresTableOptions): string {
     'audit_events',
     'one_time_tokens',
     'mail_outbox',
+    'mfa_factors',
+    'mfa_recovery_codes',
   ]
     .map(q)
     .join(', ');

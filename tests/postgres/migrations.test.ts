@@ -14,6 +14,11 @@ import { createAuth } from '../../src/index.js';
 import { DATABASE_URL, freshSchema, openPool, server } from './databases.js';
 
 const HASH = `$2b$10$${'a'.repeat(53)}`;
+/** Every migration version, in order, and the newest. */
+const ALL = [1, 2, 3, 4, 5, 6];
+const LATEST = 6;
+/** The migrations after the first, applied when upgrading a version-1 database. */
+const AFTER_1 = ALL.slice(1);
 
 async function tables(client: Queryable, schema: string): Promise<string[]> {
   const { rows } = await client.query(
@@ -65,7 +70,7 @@ INSERT INTO "${schema}".users (email, name, role, password_hash, is_active) VALU
 /** Upgrades a version-1 database and checks that its users still read and log in. */
 async function expectUpgradeKeepsUsers(client: Queryable, schema: string) {
   const result = await migrate(client, { schema });
-  expect(result).toMatchObject({ applied: [2], version: 2 });
+  expect(result).toMatchObject({ applied: AFTER_1, version: LATEST });
   const db = createPostgresStores(client, { schema });
   const ada = await db.stores.users.findByEmail('ada@example.com');
   expect(ada).toMatchObject({ email: 'ada@example.com', isActive: true, emailVerified: false });
@@ -98,11 +103,13 @@ describe('migrate on PGlite', () => {
 
   it('creates every table in the chosen schema with the prefix and records the version', async () => {
     const result = await migrate(db, { schema: 'auth', tablePrefix: 'gh_' });
-    expect(result).toEqual({ applied: [1, 2], version: 2, roles: ['admin', 'user'] });
+    expect(result).toEqual({ applied: ALL, version: LATEST, roles: ['admin', 'user'] });
     expect(await tables(db, 'auth')).toEqual([
       'gh_audit_events',
       'gh_login_attempts',
       'gh_mail_outbox',
+      'gh_mfa_factors',
+      'gh_mfa_recovery_codes',
       'gh_migrations',
       'gh_one_time_tokens',
       'gh_rate_limits',
@@ -115,13 +122,20 @@ describe('migrate on PGlite', () => {
     expect(rows).toEqual([
       { version: 1, name: 'initial schema' },
       { version: 2, name: 'account recovery: email_verified, one-time tokens, mail outbox' },
+      { version: 3, name: 'sessions per device: ip, user agent, label; refresh reuse grace' },
+      { version: 4, name: 'administration: user bans, the users listing index' },
+      { version: 5, name: 'TOTP second factor: factors and recovery codes' },
+      {
+        version: 6,
+        name: 'erasure: indexes for the deletes and the audit pseudonymisation of a user',
+      },
     ]);
   });
 
   it('applies nothing the second time (idempotent)', async () => {
     const again = await migrate(db, { schema: 'auth', tablePrefix: 'gh_' });
     expect(again.applied).toEqual([]);
-    expect(again.version).toBe(2);
+    expect(again.version).toBe(LATEST);
   });
 
   it('keeps installations with different prefixes apart in one schema', async () => {
@@ -137,7 +151,7 @@ describe('migrate on PGlite', () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => migrate(db, { schema: 'concurrent' })),
     );
-    expect(results.flatMap((r) => r.applied)).toEqual([1, 2]);
+    expect(results.flatMap((r) => r.applied)).toEqual(ALL);
   });
 
   it('syncs the roles table to the given roles', async () => {
@@ -209,7 +223,7 @@ describe('migrate on PGlite', () => {
 
   it('renders the migrations as SQL scripts that build the same schema', async () => {
     const scripts = migrationScripts({ schema: 'scripted', tablePrefix: 'gh_' });
-    expect(scripts.map((s) => s.version)).toEqual([1, 2]);
+    expect(scripts.map((s) => s.version)).toEqual(ALL);
     expect(scripts[0]?.sql).toContain('CREATE TABLE "scripted"."gh_users"');
     expect(scripts[1]?.sql).toContain('CREATE TABLE "scripted"."gh_mail_outbox"');
     await db.exec(`CREATE SCHEMA scripted; ${scripts.map((s) => s.sql).join('\n')}`);
@@ -343,11 +357,11 @@ describe.skipIf(server.skip)('migrate on a PostgreSQL server (DATABASE_URL)', ()
     const pools = Array.from({ length: 8 }, () => openPool({ max: 2 }));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
-      expect(results.flatMap((r) => r.applied)).toEqual([1, 2]);
+      expect(results.flatMap((r) => r.applied)).toEqual(ALL);
       const { rows } = await pools[0]!.query(
         `SELECT count(*)::int AS n FROM "${schema}".migrations`,
       );
-      expect(rows).toEqual([{ n: 2 }]);
+      expect(rows).toEqual([{ n: ALL.length }]);
     } finally {
       await pools[0]!.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await Promise.all(pools.map((pool) => pool.end()));
@@ -372,7 +386,7 @@ describe.skipIf(server.skip)('migrate on a PostgreSQL server (DATABASE_URL)', ()
     const client = new Client({ connectionString: DATABASE_URL });
     await client.connect();
     try {
-      expect((await migrate(client, { schema })).applied).toEqual([1, 2]);
+      expect((await migrate(client, { schema })).applied).toEqual(ALL);
       expect((await migrate(client, { schema })).applied).toEqual([]);
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

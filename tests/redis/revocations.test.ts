@@ -59,6 +59,9 @@ function countingStore(inner = new MemoryTokenStore()) {
     revokeUserSessions: (userId, reason, now, except) =>
       inner.revokeUserSessions(userId, reason, now, except),
     prune: (olderThan) => inner.prune(olderThan),
+    listSessions: (userId) => inner.listSessions(userId),
+    touchSession: (id, now, interval) => inner.touchSession(id, now, interval),
+    deleteUserSessions: (userId) => inner.deleteUserSessions(userId),
   };
   return { store, counts };
 }

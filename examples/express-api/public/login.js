@@ -1,4 +1,5 @@
 import { call, ensureCsrfToken, MESSAGES, messageFor } from './api.js';
+import { showEnrolmentStep, showMfaStep } from './mfa-login.js';
 
 const form = document.getElementById('login-form');
 const error = document.getElementById('form-error');
@@ -49,6 +50,21 @@ form.addEventListener('submit', async (event) => {
     return;
   }
   setLoading(false);
+  // The password was right; the account has two-factor sign-in: the code step.
+  if (result.body?.code === 'MFA_REQUIRED' && typeof result.body.challenge === 'string') {
+    password.value = '';
+    showMfaStep(result.body.challenge);
+    return;
+  }
+  // The role requires two-factor sign-in and the account has none yet: enrol, then signed in.
+  if (
+    result.body?.code === 'MFA_ENROLLMENT_REQUIRED' &&
+    typeof result.body.challenge === 'string'
+  ) {
+    password.value = '';
+    showEnrolmentStep(result.body.challenge, showError);
+    return;
+  }
   showError(messageFor(result));
   password.value = '';
   password.focus();

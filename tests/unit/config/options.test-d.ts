@@ -20,6 +20,7 @@ import {
   type EmailVerificationOptions,
   type LockoutOptions,
   type MailOptions,
+  type MfaOptions,
   type PasswordOptions,
   type PasswordResetOptions,
   type RateLimitOption,
@@ -27,6 +28,7 @@ import {
   type StoreOptions,
   type TokenOptions,
 } from '../../../src/index.js';
+import type { mfaOptionsSchema } from '../../../src/mfa/options.js';
 import type { passwordsSchema } from '../../../src/passwords/options.js';
 import type { rateLimitRuleSchema, rateLimitsSchema } from '../../../src/ratelimit/limiter.js';
 import type { tokenOptionsSchema } from '../../../src/tokens/options.js';
@@ -50,6 +52,7 @@ describe('option interfaces agree with their zod schemas', () => {
     type _mail = Expect<Equal<MailOptions, Input<typeof mailOptionsSchema>>>;
     type _reset = Expect<Equal<PasswordResetOptions, Input<typeof passwordResetSchema>>>;
     type _verify = Expect<Equal<EmailVerificationOptions, Input<typeof emailVerificationSchema>>>;
+    type _mfa = Expect<Equal<MfaOptions, Input<typeof mfaOptionsSchema>>>;
   });
 });
 

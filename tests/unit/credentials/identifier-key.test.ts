@@ -39,6 +39,7 @@ function sharedStore(): AttemptStore {
     reserve: (key, rule) => inner.reserve(key, rule),
     recordFailure: (key, rule) => inner.recordFailure(key, rule),
     reset: (key) => inner.reset(key),
+    inspect: (key, now) => inner.inspect(key, now),
   };
 }
 

@@ -58,10 +58,13 @@ describe('register', () => {
   });
 
   it('applies the password policy', async () => {
-    const { auth } = makeAuth({ passwords: { minLength: 12 } });
+    const { auth } = makeAuth({ passwords: { minLength: 20 } });
     await expect(
-      auth.register({ email: 'ada@example.com', password: 'short-pw', name: 'Ada' }),
-    ).rejects.toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'password' } });
+      auth.register({ email: 'ada@example.com', password: 'mauve lantern orbit', name: 'Ada' }),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { field: 'password', reason: 'too_short' },
+    });
   });
 
   it('lets the check hook refuse a password, given the email and name', async () => {

@@ -8,6 +8,7 @@ const PRODUCTION = {
   NODE_ENV: 'production',
   JWT_SECRET: 'a-production-secret-of-more-than-32-bytes',
   AUTH_IDENTIFIER_KEY: 'an-identifier-key-of-more-than-32-bytes',
+  MFA_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
 };
 
 function capture() {

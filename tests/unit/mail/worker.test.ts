@@ -317,6 +317,7 @@ describe('mail worker: polling, notify, flush', () => {
       markFailed: (id, failure) => inner.markFailed(id, failure),
       pending: () => inner.pending(),
       prune: (olderThan) => inner.prune(olderThan),
+      deleteForRecipient: (email) => inner.deleteForRecipient(email),
     };
     const sent: string[] = [];
     const { time, worker, lines } = setup(

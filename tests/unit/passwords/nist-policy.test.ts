@@ -59,13 +59,14 @@ describe('minimum length (NIST SP 800-63B-4: 15 when the password is the only fa
     });
   });
 
-  it('a minimum below 8 is refused at start-up, saying 8 is for accounts with a second factor', () => {
-    expect(configError({ passwords: { minLength: 7 } })).toMatch(
-      /passwords\.minLength: must be at least 8: .*second factor/,
+  it('a minimum below 15 is refused at start-up, pointing to passwords.minLengthWithMfa for accounts with a second factor', () => {
+    expect(configError({ passwords: { minLength: 14 } })).toMatch(
+      /passwords\.minLength: must be at least 15: .*second factor set passwords\.minLengthWithMfa/,
     );
+    expect(configError({ passwords: { minLength: 8 } })).toMatch(/passwords\.minLength/);
     expect(
-      internalsOf(makeAuth({ passwords: { minLength: 8 } }).auth).config.passwords.minLength,
-    ).toBe(8);
+      internalsOf(makeAuth({ passwords: { minLength: 15 } }).auth).config.passwords.minLength,
+    ).toBe(15);
   });
 
   it('a password over 72 UTF-8 bytes is still refused as too_long, not truncated', async () => {

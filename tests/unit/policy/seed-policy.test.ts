@@ -66,6 +66,40 @@ describe('seed authorization table', () => {
     });
   });
 
+  describe('GET /api/users/:id/export (users:export)', () => {
+    it('lets a user export their own data', () => {
+      expect(seedPolicy.can(alice, 'users:export', { id: 'u1' })).toBe(true);
+    });
+
+    it("refuses a user exporting another user's data (IDOR on the export)", () => {
+      expect(seedPolicy.can(alice, 'users:export', { id: 'u2' })).toBe(false);
+      expect(seedPolicy.can(alice, 'users:export')).toBe(false);
+    });
+
+    it('lets an admin export any user', () => {
+      expect(seedPolicy.can(admin, 'users:export', { id: 'u2' })).toBe(true);
+    });
+  });
+
+  describe('the admin routes (users:list, users:ban, users:role)', () => {
+    it('lets an admin list, ban and re-role users', () => {
+      expect(seedPolicy.can(admin, 'users:list')).toBe(true);
+      expect(seedPolicy.can(admin, 'users:ban', { id: 'u1' })).toBe(true);
+      expect(seedPolicy.can(admin, 'users:role', { id: 'u1' })).toBe(true);
+    });
+
+    it('refuses a user listing, banning or re-roling anyone, their own record included (privilege escalation)', () => {
+      expect(seedPolicy.can(alice, 'users:list')).toBe(false);
+      for (const permission of ['users:ban', 'users:role'] as const) {
+        expect(seedPolicy.can(alice, permission, { id: 'u2' })).toBe(false);
+        expect(seedPolicy.can(alice, permission, { id: 'u1' })).toBe(false);
+      }
+      expect(() => seedPolicy.authorize(alice, 'users:role', { id: 'u1' })).toThrow(
+        expect.objectContaining({ code: 'FORBIDDEN', status: 403 }),
+      );
+    });
+  });
+
   describe('POST /api/orders (orders:create)', () => {
     it('lets any authenticated user create an order', () => {
       expect(seedPolicy.can(alice, 'orders:create')).toBe(true);

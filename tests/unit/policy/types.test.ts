@@ -20,7 +20,17 @@ describe('typed permissions', () => {
       Permission<{ users: readonly ['read', 'delete']; orders: readonly ['read'] }>
     >().toEqualTypeOf<'users:read' | 'users:delete' | 'orders:read'>();
     expectTypeOf(seedPolicy.permissions).toEqualTypeOf<
-      readonly ('users:read' | 'users:update' | 'users:delete' | 'orders:create' | 'orders:read')[]
+      readonly (
+        | 'users:read'
+        | 'users:update'
+        | 'users:delete'
+        | 'users:export'
+        | 'users:list'
+        | 'users:ban'
+        | 'users:role'
+        | 'orders:create'
+        | 'orders:read'
+      )[]
     >();
     expectTypeOf(seedPolicy.roles).toEqualTypeOf<readonly ('user' | 'admin')[]>();
   });

@@ -25,6 +25,7 @@ import {
   type AuthOptions,
   MemoryAttemptStore,
   MemoryMailOutbox,
+  MemoryMfaStore,
   MemoryOneTimeTokenStore,
   MemoryRateLimitStore,
   MemoryTokenStore,
@@ -120,6 +121,9 @@ function minimalTokenStore(inner: TokenStore): TokenStore {
     revokeUserSessions: (userId, reason, now, except) =>
       inner.revokeUserSessions(userId, reason, now, except),
     prune: (olderThan) => inner.prune(olderThan),
+    listSessions: (userId) => inner.listSessions(userId),
+    touchSession: (id, now, interval) => inner.touchSession(id, now, interval),
+    deleteUserSessions: (userId) => inner.deleteUserSessions(userId),
   };
 }
 
@@ -132,6 +136,7 @@ function memoryStores() {
     tokens: new MemoryTokenStore(),
     outbox,
     oneTimeTokens: new MemoryOneTimeTokenStore({ outbox }),
+    mfa: new MemoryMfaStore(),
   } satisfies NonNullable<AuthOptions['stores']>;
 }
 
@@ -454,8 +459,16 @@ describe('the wrapper keeps the stores as they are', () => {
     // stores have them all. Methods beyond the interface (MemoryMailOutbox.inspect) are not
     // forwarded: the core calls the interface only.
     const INTERFACES: Record<keyof typeof stores, string[]> = {
-      users: ['findByEmail', 'findById', 'create', 'update', 'replacePasswordHash', 'delete'],
-      attempts: ['reserve', 'recordFailure', 'reset'],
+      users: [
+        'findByEmail',
+        'findById',
+        'create',
+        'update',
+        'replacePasswordHash',
+        'delete',
+        'listUsers',
+      ],
+      attempts: ['reserve', 'recordFailure', 'reset', 'inspect'],
       rateLimits: ['hit', 'reset'],
       tokens: [
         'createSession',
@@ -466,9 +479,39 @@ describe('the wrapper keeps the stores as they are', () => {
         'revokeUserSessions',
         'prune',
         'watchRevocations',
+        'listSessions',
+        'touchSession',
+        'deleteUserSessions',
       ],
-      oneTimeTokens: ['issue', 'consume', 'find', 'revokeUserTokens', 'prune'],
-      outbox: ['enqueue', 'claim', 'markDelivered', 'markFailed', 'pending', 'prune'],
+      oneTimeTokens: [
+        'issue',
+        'consume',
+        'find',
+        'revokeUserTokens',
+        'listUserTokens',
+        'deleteUserTokens',
+        'prune',
+      ],
+      outbox: [
+        'enqueue',
+        'claim',
+        'markDelivered',
+        'markFailed',
+        'pending',
+        'prune',
+        'deleteForRecipient',
+      ],
+      mfa: [
+        'getFactor',
+        'savePendingFactor',
+        'activateFactor',
+        'acceptStep',
+        'consumeRecoveryCode',
+        'replaceRecoveryCodes',
+        'recoveryCodesLeft',
+        'deleteFactor',
+        'updateSecret',
+      ],
     };
     for (const [name, methods] of Object.entries(INTERFACES) as [keyof typeof stores, string[]][]) {
       const outer = wrapped[name] as unknown as Record<string, unknown>;
@@ -516,6 +559,7 @@ function memoryStoresAsInstrumented(): InstrumentedStores {
     tokens: s.tokens,
     one_time_tokens: s.oneTimeTokens,
     mail_outbox: s.outbox,
+    mfa: s.mfa,
   };
 }
 

@@ -16,6 +16,7 @@ import { verificationRejectReason } from '../../../src/telemetry/outcomes.js';
 import { tokenRejected } from '../../../src/tokens/access-token.js';
 import { makeAuth, PASSWORD, registerUser } from '../../helpers/auth.js';
 import { CountingHasher } from '../../helpers/fakes.js';
+import { challengeOf, codeNow, enrolledUser, makeMfaAuth } from '../mfa/flow-helpers.js';
 import { type OtelHarness, otelHarness } from './otel-harness.js';
 
 const MINUTE = 60_000;
@@ -133,6 +134,23 @@ describe('gatehouse.login.attempts and gatehouse.lockouts', () => {
     expect(err.code).toBe('EMAIL_NOT_VERIFIED');
     expect(await otel.value(METRIC.loginAttempts, { outcome: 'email_not_verified' })).toBe(1);
     await auth.close();
+  });
+
+  it('a sign-in with a second factor counts {outcome=mfa_required} at the password step, then {outcome=mfa_failed} for a wrong code and {outcome=success} for the right one', async () => {
+    const otel = otelHarness();
+    const made = makeMfaAuth({
+      telemetry: { meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider },
+    });
+    const { secret } = await enrolledUser(made);
+    const challenge = await challengeOf(made);
+    expect(await otel.value(METRIC.loginAttempts, { outcome: 'mfa_required' })).toBe(1);
+    const wrong = codeNow(made, secret) === '000000' ? '111111' : '000000';
+    const refused = await rejection(made.auth.completeMfa(challenge, { code: wrong }));
+    expect(refused.code).toBe('MFA_INVALID_CODE');
+    expect(await otel.value(METRIC.loginAttempts, { outcome: 'mfa_failed' })).toBe(1);
+    await made.auth.completeMfa(challenge, { code: codeNow(made, secret) });
+    expect(await otel.value(METRIC.loginAttempts, { outcome: 'success' })).toBe(1);
+    expect(await otel.value(METRIC.loginAttempts, { outcome: 'server_error' })).toBe(0);
   });
 
   it('a password hasher that fails counts gatehouse.login.attempts{outcome=server_error}', async () => {

@@ -182,6 +182,8 @@ describe('token options', () => {
       verifiedCacheSize: 10_000,
       // Unset: the token service takes 30 s for a store with a revocation watch, 0 without one.
       revocationCacheTtl: undefined,
+      // The refresh reuse grace is off unless asked for.
+      reuseGrace: 0,
     });
   });
 

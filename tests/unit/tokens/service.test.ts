@@ -387,6 +387,9 @@ function storeWithoutWatch(): TokenStore {
     revokeUserSessions: (userId, reason, now, except) =>
       inner.revokeUserSessions(userId, reason, now, except),
     prune: (olderThan) => inner.prune(olderThan),
+    listSessions: (userId) => inner.listSessions(userId),
+    touchSession: (id, now, interval) => inner.touchSession(id, now, interval),
+    deleteUserSessions: (userId) => inner.deleteUserSessions(userId),
   };
 }
 

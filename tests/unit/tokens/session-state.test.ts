@@ -53,6 +53,15 @@ class DrivenStore implements TokenStore {
   prune(olderThan: number) {
     return this.inner.prune(olderThan);
   }
+  listSessions(userId: string) {
+    return this.inner.listSessions(userId);
+  }
+  touchSession(id: string, now: number, interval: number) {
+    return this.inner.touchSession(id, now, interval);
+  }
+  deleteUserSessions(userId: string) {
+    return this.inner.deleteUserSessions(userId);
+  }
   watchRevocations(listener: RevocationListener): RevocationWatch {
     this.#listeners.add(listener);
     const store = this;
@@ -281,6 +290,9 @@ describe('session state cache: defaults and lifecycle', () => {
       revokeSession: (id, r, n) => inner.revokeSession(id, r, n),
       revokeUserSessions: (u, r, n, e) => inner.revokeUserSessions(u, r, n, e),
       prune: (o) => inner.prune(o),
+      listSessions: (u) => inner.listSessions(u),
+      touchSession: (id, n, i) => inner.touchSession(id, n, i),
+      deleteUserSessions: (u) => inner.deleteUserSessions(u),
     };
     const reader = new SessionStateReader({ store, clock: manualClock(), ttlMs: undefined });
     await read(reader);
