@@ -106,12 +106,14 @@ for (const target of targets) {
     });
 
     it('session metadata: a login with IP, user agent and label on one instance is listed by the other, and revoking it there ends it on the first at once', async () => {
-      const { a, b, user } = await twoInstances();
+      const { a, b, clock, user } = await twoInstances();
       try {
         const phone = await a.login(
           { email: 'ada@example.com', password: PASSWORD, deviceLabel: 'Téléphone 📱' },
           { ip: '2001:db8::7', userAgent: 'Mozilla/5.0 (iPhone)' },
         );
+        // Newest first: the laptop signs in a second later (same instant: no defined order).
+        clock.advance(1000);
         const laptop = await b.login({ email: 'ada@example.com', password: PASSWORD });
         const phoneId = (await a.verifyAccessToken(phone.token)).sessionId;
         const laptopId = (await b.verifyAccessToken(laptop.token)).sessionId;
