@@ -971,6 +971,7 @@ export function createAuth<P extends Policy = Policy>(
     telemetry,
     verifyAccessToken: tokens.verifyAccessTokenFast,
     verifyCachedAccessToken: tokens.verifyCachedAccessToken,
+    verifyCachedBearer: tokens.verifyCachedBearer,
   });
   // Printing an instance shows its policy's roles, never an option (keys, secrets).
   const roles = (config.policy as Policy | undefined)?.roles;

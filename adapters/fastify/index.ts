@@ -272,11 +272,20 @@ const plugin: FastifyPluginCallback<FastifyAdapterOptions> = (fastify, options, 
 
   if (ids !== null) {
     // request.id becomes gatehouse's id, so Fastify's own log lines (reqId) carry it too.
-    fastify.setGenReqId((raw) => ids.idOf(raw.headers));
+    // The id made last: Fastify calls genReqId and then the onRequest hooks in one turn, so in
+    // the hook below request.id is usually that very string, valid by construction, and is not
+    // checked again. Anything else (Fastify's requestIdHeader, an id changed by another hook)
+    // goes through requestIdOf's check.
+    let made: string | undefined;
+    fastify.setGenReqId((raw) => {
+      made = ids.idOf(raw.headers);
+      return made;
+    });
     if (ids.everyResponse) {
       const header = ids.header;
       fastify.addHook('onRequest', (request, reply, next) => {
-        reply.header(header, requestIdOf(request, ids));
+        const id = request.id;
+        reply.header(header, id === made ? id : requestIdOf(request, ids));
         next();
       });
     }

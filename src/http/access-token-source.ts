@@ -39,19 +39,19 @@ function assertSingleAuthorization(request: Pick<HttpRequest, 'rawHeaders'>): vo
 }
 
 /**
- * The rest of an `Authorization: Bearer <rest>` header (the common form, one space), after the
- * duplicate-header check, with its characters NOT checked; undefined for any other header.
- * Only for a caller that accepts it solely as a token it verified before (a cache hit: such a
- * string holds only base64url characters and dots) and calls {@link extractAccessToken}
- * otherwise. Internal: for the adapters' hot path.
+ * The whole `Authorization` header when it is `Bearer <rest>` (the common form, one space), after
+ * the duplicate-header check, with its characters NOT checked; undefined for any other header.
+ * Only for a caller that accepts it solely as the header of a token it verified before (a cache
+ * hit: such a token holds only base64url characters and dots), compared whole, and calls
+ * {@link extractAccessToken} otherwise. Internal: for the adapters' hot path.
  */
-export function plainBearerToken(
+export function plainBearerHeader(
   request: Pick<HttpRequest, 'headers' | 'rawHeaders'>,
 ): string | undefined {
   const authorization = headerValue(request.headers, 'authorization');
   if (authorization === undefined || !authorization.startsWith(BEARER_PREFIX)) return undefined;
   assertSingleAuthorization(request);
-  return authorization.slice(BEARER_PREFIX.length);
+  return authorization;
 }
 
 /**

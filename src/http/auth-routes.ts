@@ -9,7 +9,7 @@ import { type AccessPrincipal, tokenRejected } from '../tokens/access-token.js';
 import {
   type AccessTokenSource,
   extractAccessToken,
-  plainBearerToken,
+  plainBearerHeader,
 } from './access-token-source.js';
 import { accountRoutes } from './account-routes.js';
 import { parseJsonBody } from './body.js';
@@ -389,7 +389,7 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
   }
 
   const verifyToken = internals.verifyAccessToken;
-  const verifyCachedToken = internals.verifyCachedAccessToken;
+  const verifyCachedBearer = internals.verifyCachedBearer;
   const accessCookie = names?.access ?? null;
 
   /**
@@ -403,11 +403,12 @@ export function createAuthHttp(auth: Auth, options: AuthHttpOptions = {}) {
     request: HttpRequest,
     optional: boolean,
   ): Pending<AccessPrincipal | null> {
-    // A warm `Bearer <token>` header: one cache lookup; the token's characters were checked when
-    // it was first verified, and a header token needs no CSRF check.
-    const bearer = plainBearerToken(request);
+    // A warm `Bearer <token>` header: one cache lookup, the header compared whole with the
+    // entry; the token's characters were checked when it was first verified, and a header token
+    // needs no CSRF check.
+    const bearer = plainBearerHeader(request);
     if (bearer !== undefined) {
-      const warm = verifyCachedToken(bearer);
+      const warm = verifyCachedBearer(bearer);
       if (warm !== undefined) return warm;
     }
     let cookies: Map<string, string> | null | undefined;

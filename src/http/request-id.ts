@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { z } from 'zod';
 import { AuthError } from '../errors.js';
 
@@ -30,7 +30,7 @@ export interface RequestIdOptions {
   trustIncoming?: boolean;
   /**
    * Makes a new id. A value that is not a valid id (see `trustIncoming`) is replaced by a UUID.
-   * @default crypto.randomUUID
+   * @default a random (v4) UUID, as `crypto.randomUUID` makes
    */
   generate?: () => string;
   /**
@@ -41,6 +41,45 @@ export interface RequestIdOptions {
    * @default true
    */
   everyResponse?: boolean;
+}
+
+// Random v4 UUIDs, made 128 at a time: `crypto.randomUUID` builds each one from 20
+// concatenations that V8 must then flatten, which cost more than the rest of a request id's
+// path. Same format and the same CSPRNG (16 random bytes each, version and variant bits set).
+const UUID_BATCH = 128;
+const HEX = '0123456789abcdef';
+const uuidBytes = Buffer.alloc(16 * UUID_BATCH);
+const uuidText = Buffer.alloc(36 * UUID_BATCH);
+let uuidNext = UUID_BATCH;
+
+function refillUuids(): void {
+  randomFillSync(uuidBytes);
+  let out = 0;
+  for (let i = 0; i < uuidBytes.length; i++) {
+    const at = i & 15;
+    let byte = uuidBytes[i]!;
+    if (at === 6) byte = (byte & 0x0f) | 0x40;
+    else if (at === 8) byte = (byte & 0x3f) | 0x80;
+    if (at === 4 || at === 6 || at === 8 || at === 10) uuidText[out++] = 0x2d;
+    uuidText[out++] = HEX.charCodeAt(byte >> 4);
+    uuidText[out++] = HEX.charCodeAt(byte & 15);
+  }
+  uuidNext = 0;
+}
+
+/**
+ * A random (version 4) UUID, as `crypto.randomUUID()` makes one (lower-case hex), at a fraction
+ * of its cost: the default request id generator.
+ *
+ * @example
+ * ```ts
+ * randomRequestUuid(); // 'b7f0c9a2-5d1e-4c47-9b0e-3f5a6c7d8e9f'
+ * ```
+ */
+export function randomRequestUuid(): string {
+  if (uuidNext === UUID_BATCH) refillUuids();
+  const at = 36 * uuidNext++;
+  return uuidText.toString('latin1', at, at + 36);
 }
 
 /** The longest request id taken or made. */
@@ -114,10 +153,10 @@ export function resolveRequestIds(
   const trustIncoming = options?.trustIncoming !== false;
   const generate =
     custom === undefined
-      ? randomUUID
+      ? randomRequestUuid
       : () => {
           const id = custom();
-          return isValidRequestId(id) ? id : randomUUID();
+          return isValidRequestId(id) ? id : randomRequestUuid();
         };
   return {
     header,

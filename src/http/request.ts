@@ -74,9 +74,12 @@ export function headerValue(
 export function countRawHeader(rawHeaders: readonly string[], name: string): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    // Lower-cased only when the length matches: no string is built for the other headers.
+    // Lower-cased only when the length matches and the name is not already lower case: no
+    // string is built for the other headers, nor for the usual lower-case one.
     const header = rawHeaders[i]!;
-    if (header.length === name.length && header.toLowerCase() === name) count++;
+    if (header.length === name.length && (header === name || header.toLowerCase() === name)) {
+      count++;
+    }
   }
   return count;
 }

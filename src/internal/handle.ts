@@ -58,6 +58,13 @@ export interface AuthInternals {
   readonly verifyCachedAccessToken: (
     token: string,
   ) => AccessPrincipal | Promise<AccessPrincipal> | undefined;
+  /**
+   * `verifyCachedAccessToken` for a whole `Authorization` header value that starts with
+   * `Bearer ` (one space), compared with the cached entry as it is (the HTTP hot path).
+   */
+  readonly verifyCachedBearer: (
+    authorization: string,
+  ) => AccessPrincipal | Promise<AccessPrincipal> | undefined;
 }
 
 const internals = new WeakMap<object, AuthInternals>();

@@ -26,20 +26,46 @@ import { SessionStateReader } from './session-state.js';
 
 type SessionState = ReturnType<SessionStateReader['get']>;
 
-/** A verified-token cache entry: the exact token string and what its verification gave. */
+/**
+ * A verified-token cache entry: the exact token, kept as the `Authorization` header that carries
+ * it (`Bearer <token>`, one flat string), and what its verification gave.
+ */
 interface CachedToken {
-  token: string;
+  bearer: string;
   verified: VerifiedAccessToken;
 }
 
+/** The form of a token as a cached entry keeps it, and as the HTTP hot path compares it. */
+const BEARER_PREFIX = 'Bearer ';
+
 /**
- * The verified-token cache's key for a token: its signature segment (43 characters for HS256).
- * Hashing the whole token, a fresh string of several hundred characters on every request, costs
- * more than the rest of a cache hit; the signature is as unique, and the entry's token is
- * compared in full anyway.
+ * The verified-token cache's key for a token, or for the `Bearer <token>` header carrying it (the
+ * same key: it reads the end only): a number mixed from the last six characters.
+ * It only picks the entry; the entry's whole token is compared on every lookup, so a collision
+ * is a miss, never a wrong hit. No string is built or hashed, and no `lastIndexOf` runs: on a
+ * header string fresh from the parser, those cost more than the rest of a cache hit.
  */
-function cacheKeyOf(token: string): string {
-  return token.slice(token.lastIndexOf('.') + 1);
+function cacheKeyOf(token: string): number {
+  const end = token.length;
+  let key = 0;
+  for (let i = end > 6 ? end - 6 : 0; i < end; i++) key = (key * 31 + token.charCodeAt(i)) | 0;
+  // 30 bits: a small integer for V8 (no heap number), whatever the characters.
+  return key & 0x3fffffff;
+}
+
+/**
+ * The `Bearer <token>` header form of a token, as a flat string: compared against a header
+ * string (flat too), equality is a plain memory compare, where a sliced or concatenated string
+ * would go through the runtime. Built once per cached token (on a miss).
+ */
+function bearerOf(token: string): string {
+  return Buffer.from(BEARER_PREFIX + token, 'latin1').toString('latin1');
+}
+
+/** Whether a cached entry holds exactly `token`. */
+function holds(cached: CachedToken, token: string): boolean {
+  const bearer = cached.bearer;
+  return bearer.length === BEARER_PREFIX.length + token.length && bearer.endsWith(token);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -231,18 +257,18 @@ export function createTokenService(deps: TokenServiceDependencies) {
     toleranceMs: options.clockTolerance,
     maxLifetimeMs: options.accessTtl,
   });
-  // Keyed by the token's signature segment (see cacheKeyOf); the entry keeps the whole token,
-  // compared on every lookup, so only that exact string ever hits.
+  // Keyed by a number read from the token's end (see cacheKeyOf); the entry keeps the whole
+  // token, compared on every lookup, so only that exact string ever hits.
   const verified =
     options.verifiedCacheSize > 0
-      ? new LRUCache<string, CachedToken>({ max: options.verifiedCacheSize })
+      ? new LRUCache<number, CachedToken>({ max: options.verifiedCacheSize })
       : null;
 
   /** The verified entry of exactly `token`, or undefined. */
   function cachedEntry(token: string): VerifiedAccessToken | undefined {
     if (verified === null || typeof token !== 'string') return undefined;
     const cached = verified.get(cacheKeyOf(token));
-    return cached !== undefined && cached.token === token ? cached.verified : undefined;
+    return cached !== undefined && holds(cached, token) ? cached.verified : undefined;
   }
   const sessions = new SessionStateReader({
     store,
@@ -316,6 +342,27 @@ export function createTokenService(deps: TokenServiceDependencies) {
   ): AccessPrincipal | Promise<AccessPrincipal> | undefined {
     const cached = cachedEntry(token);
     if (cached === undefined) return undefined;
+    return verifyCachedEntry(token, cached);
+  }
+
+  /**
+   * {@link verifyCachedAccessToken} for an `Authorization` header value that starts with
+   * `Bearer ` (one space): the header string is compared with the entry as it is, with no slice
+   * of it built unless the entry fails a check.
+   */
+  function verifyCachedBearer(
+    authorization: string,
+  ): AccessPrincipal | Promise<AccessPrincipal> | undefined {
+    if (verified === null) return undefined;
+    const cached = verified.get(cacheKeyOf(authorization));
+    if (cached === undefined || cached.bearer !== authorization) return undefined;
+    return verifyCachedEntry(authorization.slice(BEARER_PREFIX.length), cached.verified);
+  }
+
+  function verifyCachedEntry(
+    token: string,
+    cached: VerifiedAccessToken,
+  ): AccessPrincipal | Promise<AccessPrincipal> {
     const now = clock.now();
     if (now >= cached.acceptUntil) throw dropped(token, tokenRejected('expired'));
     return checkSession(token, cached, now, true);
@@ -384,7 +431,7 @@ export function createTokenService(deps: TokenServiceDependencies) {
       throw hit ? dropped(token, err) : refusedAccess(err);
     }
     maybeTouch(session, now);
-    if (!hit) verified?.set(cacheKeyOf(token), { token, verified: entry });
+    if (!hit) verified?.set(cacheKeyOf(token), { bearer: bearerOf(token), verified: entry });
     if (counting) telemetry.tokenVerification(hit ? 'cache_hit' : 'cache_miss');
     return principal;
   }
@@ -392,7 +439,8 @@ export function createTokenService(deps: TokenServiceDependencies) {
   /** Forgets a cached token that failed a check, and returns its (logged) refusal. */
   function dropped(token: string, err: unknown): unknown {
     const key = cacheKeyOf(token);
-    if (verified?.peek(key)?.token === token) verified.delete(key);
+    const cached = verified?.peek(key);
+    if (cached !== undefined && holds(cached, token)) verified!.delete(key);
     return refusedAccess(err);
   }
 
@@ -566,6 +614,12 @@ export function createTokenService(deps: TokenServiceDependencies) {
      * token once passed the signature check, so it holds only base64url characters and dots.
      */
     verifyCachedAccessToken,
+
+    /**
+     * `verifyCachedAccessToken` for an `Authorization` header value starting with `Bearer `
+     * (internal: the HTTP hot path), compared as it is.
+     */
+    verifyCachedBearer,
 
     /** Signs an access token for a session without touching the store (used by benchmarks). */
     signAccessToken(

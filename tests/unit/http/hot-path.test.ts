@@ -12,7 +12,9 @@ import { gatehouseExpress } from '../../../adapters/express/index.js';
 import { gatehouseFastify } from '../../../adapters/fastify/index.js';
 import { extractAccessToken } from '../../../src/http/access-token-source.js';
 import { createAuthHttp } from '../../../src/http/auth-routes.js';
+import { isValidRequestId, randomRequestUuid } from '../../../src/http/request-id.js';
 import { AuthError, type AuthOptions, seedPolicy } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { makeAuth, PASSWORD, registerUser } from '../../helpers/auth.js';
 
 // Counts cookie parsing: a request carrying a Bearer header must never pay for it.
@@ -419,5 +421,89 @@ describe('routine refusals carry no stack; unexpected errors keep theirs', () =>
     expect(seen).toHaveLength(1);
     expect(seen[0]!.message).toBe('async loader bug');
     expect(seen[0]!.stack).toContain('hot-path.test.ts');
+  });
+});
+
+describe('the warm lookup compares the whole Authorization header', () => {
+  it('attack: only the exact `Bearer <token>` header of a cached token is a hit (longer, shorter, re-cased or padded headers are not)', async () => {
+    const made = await signedIn();
+    await made.auth.verifyAccessToken(made.token);
+    const { verifyCachedBearer, verifyCachedAccessToken } = internalsOf(made.auth);
+    expect(verifyCachedBearer(`Bearer ${made.token}`)).toMatchObject({ userId: made.user.id });
+    for (const header of [
+      `Bearer ${made.token}x`,
+      `Bearer ${made.token.slice(0, -1)}`,
+      `Bearer ${made.token.slice(1)}`,
+      `bearer ${made.token}`,
+      `Bearer  ${made.token}`,
+      `Basic ${made.token}`,
+      `Bearer ${made.token.replace('.', '_')}`,
+    ]) {
+      expect(verifyCachedBearer(header)).toBeUndefined();
+    }
+    // The token-only lookup compares the whole token too.
+    expect(verifyCachedAccessToken(made.token)).toMatchObject({ userId: made.user.id });
+    expect(verifyCachedAccessToken(`x${made.token}`)).toBeUndefined();
+    expect(verifyCachedAccessToken(made.token.slice(1))).toBeUndefined();
+  });
+
+  it('attack: a token ending like a cached one (same cache key) is verified in full and refused, and does not evict the cached one', async () => {
+    const made = await signedIn();
+    await made.auth.verifyAccessToken(made.token);
+    // Same last characters (the cache key), another signature prefix: a forgery.
+    const [header, payload, signature] = made.token.split('.') as [string, string, string];
+    const flipped = signature[0] === 'A' ? 'B' : 'A';
+    const forged = `${header}.${payload}.${flipped}${signature.slice(1)}`;
+    const authenticate = gatehouseExpress(made.auth).authenticate() as unknown as Middleware;
+    const refused = await callExpress(authenticate, expressRequest(forged));
+    expect((refused.error as AuthError).code).toBe('TOKEN_INVALID');
+    const warm = expressRequest(made.token);
+    expect(await callExpress(authenticate, warm)).toEqual({ sync: true, error: undefined });
+  });
+});
+
+describe('request ids cost little and keep their checks', () => {
+  it('the default generator makes valid v4 UUIDs, all distinct across several batch refills', () => {
+    const ids = Array.from({ length: 1000 }, () => randomRequestUuid());
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(isValidRequestId(id)).toBe(true);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('attack: an invalid request.id set by an earlier onRequest hook is replaced in X-Request-Id, never echoed (only the id genReqId made skips the check)', async () => {
+    const made = await signedIn();
+    const app = Fastify();
+    closers.push(() => app.close());
+    const bad = 'x'.repeat(129);
+    app.addHook('onRequest', (request, _reply, next) => {
+      if (request.headers['x-swap'] === '1') request.id = bad;
+      next();
+    });
+    await app.register(gatehouseFastify, { auth: made.auth });
+    app.get('/', { preHandler: app.authenticate }, async (request) => ({ id: request.id }));
+    await app.ready();
+    const headers = { authorization: `Bearer ${made.token}` };
+    const plain = await app.inject({ method: 'GET', url: '/', headers });
+    const plainId = plain.headers['x-request-id'] as string;
+    expect(isValidRequestId(plainId)).toBe(true);
+    expect(plain.json()).toEqual({ id: plainId });
+    const swapped = await app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { ...headers, 'x-swap': '1' },
+    });
+    const swappedId = swapped.headers['x-request-id'] as string;
+    expect(swappedId).not.toBe(bad);
+    expect(isValidRequestId(swappedId)).toBe(true);
+    expect(swapped.json()).toEqual({ id: swappedId });
+    // A valid incoming id is still taken as it is.
+    const incoming = await app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { ...headers, 'x-request-id': 'abc-123' },
+    });
+    expect(incoming.headers['x-request-id']).toBe('abc-123');
   });
 });
