@@ -7,6 +7,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from '../../../src/index.js';
+import { internalsOf } from '../../../src/internal/handle.js';
 import { collectingLogger, makeAuth, PASSWORD, registerUser } from '../../helpers/auth.js';
 import { ManualClock } from '../../helpers/fakes.js';
 import { mailsTo, makeMailAuth, tokenIn } from './account-auth.js';
@@ -48,6 +49,24 @@ describe('banUser: sessions', () => {
     const revoked = named(events, 'SESSIONS_REVOKED');
     expect(revoked).toHaveLength(1);
     expect(revoked[0]).toMatchObject({ userId: user.id, metadata: { reason: 'banned', count: 2 } });
+  });
+
+  it('a login racing a ban: a session created after the ban ended the others cannot refresh (refused, revoked with reason user_banned)', async () => {
+    const { auth, clock, events } = makeAuth();
+    const user = await registerUser(auth);
+    // The login passed its password check before the ban landed and created its session after
+    // banUser had ended every session: the stored ban is all that is left to stop it.
+    const late = await auth.login({ email: 'ada@example.com', password: PASSWORD });
+    await internalsOf(auth).stores.users.update(user.id, {
+      bannedAt: new Date(clock.now()),
+      banReason: 'Spam',
+      bannedUntil: null,
+    });
+    expect((await refusal(auth.refresh(late.refreshToken))).code).toBe('TOKEN_INVALID');
+    const revoked = named(events, 'SESSIONS_REVOKED');
+    expect(revoked.at(-1)).toMatchObject({ userId: user.id, metadata: { reason: 'user_banned' } });
+    // The session is over: its access token is refused from now on too.
+    expect((await refusal(auth.verifyAccessToken(late.token))).code).toBe('TOKEN_INVALID');
   });
 
   it('a refused ban (bad input) changes nothing: the sessions live on and login still works', async () => {
