@@ -299,8 +299,8 @@ export function createAuth<P extends Policy = Policy>(
       backoffFactor: config.lockout.backoffFactor,
       maxLockMs: config.lockout.maxDuration,
     },
-    hasher,
-    onLock: () => telemetry.lockout(),
+    verifyPassword: (user, password, context) =>
+      credentials.confirmPassword(user, password, context),
     revokeSessions: (userId, context) =>
       tokens.revokeUserSessions(userId, 'user_erased', { context }),
     options: config.account.dataExport,

@@ -6,8 +6,6 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { AuditEmitter, RequestContext } from '../audit/emitter.js';
 import type { AuditEvent } from '../audit/events.js';
 import { AuthError } from '../errors.js';
-import type { PasswordHasher } from '../passwords/hasher.js';
-import { normalizePassword } from '../passwords/policy.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { Clock } from '../runtime.js';
 import type {
@@ -171,9 +169,11 @@ export interface DataRightsOptions {
   /** The lockout counter key of a normalised email (the one login uses). */
   lockoutKey: (email: string) => string;
   lockout: Omit<LockoutRule, 'now'>;
-  hasher: PasswordHasher;
-  /** Counts a lock taken by a wrong password confirmation (`gatehouse.lockouts`). */
-  onLock: () => void;
+  /**
+   * Checks a known user's password in the login's lockout (CredentialService.confirmPassword):
+   * INVALID_CREDENTIALS or ACCOUNT_LOCKED.
+   */
+  verifyPassword: (user: UserRecord, password: string, context: RequestContext) => Promise<unknown>;
   /** Ends every session of the user (watchers hear it; emits SESSIONS_REVOKED). */
   revokeSessions: (userId: string, context: RequestContext) => Promise<number>;
   /** `account.dataExport`. */
@@ -392,55 +392,8 @@ export class DataRights {
     }
     const user = typeof userId === 'string' ? await o.users.findById(userId) : null;
     if (!user || !user.isActive) throw new AuthError('UNAUTHENTICATED');
-    const key = o.lockoutKey(user.email);
-    const now = o.clock.now();
-    const reservation = await o.attempts.reserve(key, { ...o.lockout, now });
-    if (!reservation.allowed) {
-      const retryAfter = Math.max(1, Math.ceil((reservation.lockedUntil - now) / 1000));
-      o.audit.emit({
-        event: 'LOGIN_FAILED',
-        status: 'failure',
-        userId: user.id,
-        email: user.email,
-        context,
-        metadata: { reason: 'locked', retryAfter, action: 'confirm_password' },
-      });
-      if (reservation.lockedNow) this.#locked(reservation.lockedUntil, user, context);
-      throw new AuthError('ACCOUNT_LOCKED', undefined, { retryAfter });
-    }
-    let valid = false;
-    try {
-      valid = await o.hasher.verify(normalizePassword(password), user.passwordHash);
-    } catch (err) {
-      // A password that cannot be one (too long) is simply wrong; a hasher failure is not.
-      if (!(err instanceof AuthError && err.code === 'VALIDATION_ERROR')) throw err;
-    }
-    if (!valid) {
-      const lockedUntil = await o.attempts.recordFailure(key, { ...o.lockout, now: o.clock.now() });
-      o.audit.emit({
-        event: 'LOGIN_FAILED',
-        status: 'failure',
-        userId: user.id,
-        email: user.email,
-        context,
-        metadata: { reason: 'wrong_password', action: 'confirm_password' },
-      });
-      if (lockedUntil !== null) this.#locked(lockedUntil, user, context);
-      throw new AuthError('INVALID_CREDENTIALS', 'The password is incorrect.');
-    }
-    await o.attempts.reset(key);
-  }
-
-  #locked(lockedUntil: number, user: UserRecord, context: RequestContext): void {
-    this.#o.onLock();
-    this.#o.audit.emit({
-      event: 'ACCOUNT_LOCKED',
-      status: 'failure',
-      userId: user.id,
-      email: user.email,
-      context,
-      metadata: { lockedUntil: iso(lockedUntil) },
-    });
+    // The login's check of a known user: the same lockout, events and timing.
+    await o.verifyPassword(user, password, context);
   }
 
   async #find(userId: string): Promise<UserRecord> {

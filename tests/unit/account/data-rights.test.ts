@@ -17,7 +17,7 @@ import {
 import { RateLimiter } from '../../../src/ratelimit/limiter.js';
 import { silentLogger } from '../../../src/runtime.js';
 import { PASSWORD, registerUser } from '../../helpers/auth.js';
-import { CountingHasher, ManualClock } from '../../helpers/fakes.js';
+import { ManualClock } from '../../helpers/fakes.js';
 import { makeMailAuth, tokenIn } from './account-auth.js';
 
 const KEY = 'test-audit-key-0123456789';
@@ -434,8 +434,7 @@ describe('the user data hooks (the MFA module registers one)', () => {
         backoffFactor: 2,
         maxLockMs: 3_600_000,
       },
-      hasher: new CountingHasher(),
-      onLock: () => undefined,
+      verifyPassword: async () => undefined,
       revokeSessions: (userId) =>
         held.tokens.revokeUserSessions(userId, 'user_erased', clock.now()),
       options: { auditEventLimit: 100 },
