@@ -24,8 +24,12 @@ function sendOperations(res: Response, answer: OperationsResponse): void {
 export function buildExpressApp(ctx: ExampleContext) {
   const app = express();
   app.disable('x-powered-by');
-  // The example answers every error with the contract's body, its own bugs included.
-  const gate = gatehouseExpress(ctx.auth, { errorHandler: { handleAll: true } });
+  // The example answers every error with the contract's body, its own bugs included, and puts
+  // the request id on every response (by default only on the answers gatehouse writes).
+  const gate = gatehouseExpress(ctx.auth, {
+    errorHandler: { handleAll: true },
+    requestId: { everyResponse: true },
+  });
   // The login page talks to a cookie-mode instance under its own prefix.
   const pageGate = gatehouseExpress(ctx.cookieAuth, { prefix: '/app/api/auth' });
   const handlers = exampleHandlers(ctx);

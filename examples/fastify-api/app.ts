@@ -56,7 +56,12 @@ export async function buildFastifyApp(ctx: ExampleContext): Promise<FastifyInsta
     ctx.metrics?.recordRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  await app.register(gatehouseFastify, { auth: ctx.auth, notFoundHandler: true });
+  // The request id on every response (by default only on the answers gatehouse writes).
+  await app.register(gatehouseFastify, {
+    auth: ctx.auth,
+    notFoundHandler: true,
+    requestId: { everyResponse: true },
+  });
   // The example answers every error with the contract's body (gatehouse maps only its own).
   app.setErrorHandler((error, _request, reply) => app.sendAuthError(reply, error));
   // The pages (login, sign-up, forgot / reset password, verify email) and the cookie-mode routes

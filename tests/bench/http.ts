@@ -43,6 +43,11 @@ export interface HttpCase {
   name: string;
   server: ServerKey;
   mode: 'warm' | 'fresh';
+  /**
+   * A bare server's route: `/` (the default), or `GET /users/:id`, the route shape of the
+   * authorize case, so that its baseline pays the same routing (a route parameter) as it does.
+   */
+  route?: 'root' | 'user';
 }
 
 export const CASES: readonly HttpCase[] = [
@@ -54,7 +59,19 @@ export const CASES: readonly HttpCase[] = [
     server: 'expressAuthorize',
     mode: 'warm',
   },
+  {
+    name: 'warm: Express bare GET /users/:id',
+    server: 'expressBare',
+    mode: 'warm',
+    route: 'user',
+  },
   { name: 'warm: Fastify bare', server: 'fastifyBare', mode: 'warm' },
+  {
+    name: 'warm: Fastify bare GET /users/:id',
+    server: 'fastifyBare',
+    mode: 'warm',
+    route: 'user',
+  },
   { name: 'warm: Fastify @fastify/jwt', server: 'fastifyJwt', mode: 'warm' },
   { name: 'warm: Fastify gatehouse authenticate', server: 'fastifyAuthenticate', mode: 'warm' },
   {
@@ -112,15 +129,15 @@ export const TARGETS: readonly {
     bound: 1,
   },
   {
-    name: 'warm: Express authenticate()+authorize() / Express bare',
+    name: 'warm: Express authenticate()+authorize() / Express bare GET /users/:id',
     numerator: 'warm: Express gatehouse authenticate()+authorize()',
-    denominator: 'warm: Express bare',
+    denominator: 'warm: Express bare GET /users/:id',
     bound: 0.9,
   },
   {
-    name: 'warm: Fastify authenticate+authorize / Fastify bare',
+    name: 'warm: Fastify authenticate+authorize / Fastify bare GET /users/:id',
     numerator: 'warm: Fastify gatehouse authenticate+authorize',
-    denominator: 'warm: Fastify bare',
+    denominator: 'warm: Fastify bare GET /users/:id',
     bound: 0.9,
   },
 ];
@@ -163,9 +180,13 @@ export function planOf(quick: boolean): LoadPlan {
     : { connections: 50, rounds: 5, seconds: 5, warmupSeconds: 2 };
 }
 
-/** The request path of a server's guarded route. */
-export function pathOf(server: RunningServer): string {
-  return server.spec.variant === 'authorize' ? `/users/${server.userId}` : '/';
+/** The id in the path of a bare server's `GET /users/:id` (as long as a user id). */
+export const BARE_USER_ID = '00000000-0000-4000-8000-000000000000';
+
+/** The request path of a server's guarded route (of a bare server's `route`). */
+export function pathOf(server: RunningServer, route: HttpCase['route'] = 'root'): string {
+  if (server.spec.variant === 'authorize') return `/users/${server.userId}`;
+  return route === 'user' ? `/users/${BARE_USER_ID}` : '/';
 }
 
 async function status(url: string, token?: string): Promise<number> {
@@ -189,6 +210,10 @@ export async function checkServer(server: RunningServer, tokens: readonly string
     const s = await status(url, token);
     if (s !== 200) throw new Error(`${describeSpec(server.spec)} answered ${s} to a valid token`);
   }
+  if (!guarded) {
+    const s = await status(server.url + pathOf(server, 'user'), tokens[0]);
+    if (s !== 200) throw new Error(`${describeSpec(server.spec)} answered ${s} on GET /users/:id`);
+  }
 }
 
 /** Starts servers (in parallel) and stops all of them if one fails. */
@@ -211,6 +236,8 @@ export interface Measured {
   name: string;
   server: RunningServer;
   feed: () => TokenFeed;
+  /** The route of a bare server (see {@link HttpCase.route}). */
+  route?: HttpCase['route'];
 }
 
 /** The name of a case's server-CPU figure (CPU time of the server process per request). */
@@ -246,7 +273,7 @@ export async function measureCases(
   const load = (c: Measured, duration: number) =>
     loadRound({
       url: c.server.url,
-      path: pathOf(c.server),
+      path: pathOf(c.server, c.route),
       connections: plan.connections,
       duration,
       tokens: c.feed(),
@@ -322,12 +349,13 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     notes.push(
       `${plan.connections} connections, ${plan.rounds} interleaved rounds of ${plan.seconds} s per case (after ${plan.warmupSeconds} s of warm-up each); every server its own process, autocannon in the bench process.`,
       `fresh mode: a pool of ${shared.length} distinct valid tokens per gatehouse server (its verified-token cache holds ${cache}), taken in turn, so no request finds its token cached; the peers get the same token strings.`,
-      "every request carries the Authorization header, bare routes too; authorize() checks users:read on the caller's own record (GET /users/:id, seedPolicy).",
+      "every request carries the Authorization header, bare routes too; authorize() checks users:read on the caller's own record (GET /users/:id, seedPolicy), and its target compares it with the bare server's GET /users/:id (the same routing, a route parameter, which alone costs a bare Fastify route about 5 %).",
     );
     const cases: Measured[] = CASES.map((c) => ({
       name: c.name,
       server: servers[c.server],
       feed: feedOf(c.server, c.mode),
+      ...(c.route ? { route: c.route } : {}),
     }));
     const figures = await measureCases(ctx, cases, plan, notes);
     notes.push(

@@ -4,6 +4,7 @@ import express4 from 'express4';
 import Fastify from 'fastify';
 import { gatehouseExpress } from '../../adapters/express/index.js';
 import { contractFrameworkErrors, gatehouseFastify } from '../../adapters/fastify/index.js';
+import type { RequestIdOptions } from '../../src/http/index.js';
 import { type AuthOptions, seedPolicy } from '../../src/index.js';
 import { makeAuth } from '../helpers/auth.js';
 
@@ -13,6 +14,8 @@ export interface AppSetup {
   authOptions?: AuthOptions;
   /** Trust X-Forwarded-For from the loopback peer (Express `trust proxy`, Fastify `trustProxy`). */
   trustProxy?: boolean;
+  /** The adapter's `requestId` option (default: the adapter's default). */
+  requestId?: RequestIdOptions | false;
 }
 
 /** A contract app listening on 127.0.0.1. */
@@ -40,7 +43,10 @@ async function startExpress(
   const made = authFor(setup);
   const { auth } = made;
   // The contract's body for every error of the app, not only gatehouse's.
-  const gate = gatehouseExpress(auth, { errorHandler: { handleAll: true } });
+  const gate = gatehouseExpress(auth, {
+    errorHandler: { handleAll: true },
+    ...(setup.requestId !== undefined ? { requestId: setup.requestId } : {}),
+  });
   const app = name === 'express4' ? express4() : express();
   app.set('trust proxy', setup.trustProxy ? 'loopback' : false);
   app.disable('x-powered-by');
@@ -92,7 +98,11 @@ async function startFastify(setup: AppSetup): Promise<RunningApp> {
     trustProxy: setup.trustProxy ? '127.0.0.1' : false,
     frameworkErrors: contractFrameworkErrors,
   });
-  await app.register(gatehouseFastify, { auth, notFoundHandler: true });
+  await app.register(gatehouseFastify, {
+    auth,
+    notFoundHandler: true,
+    ...(setup.requestId !== undefined ? { requestId: setup.requestId } : {}),
+  });
   // The contract's body for every error of the app, not only gatehouse's.
   app.setErrorHandler((error, _request, reply) => app.sendAuthError(reply, error));
   app.get(

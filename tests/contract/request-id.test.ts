@@ -93,7 +93,7 @@ describe.each(adapters)('request ids on $name', (adapter) => {
     await app.close();
   });
 
-  it('a valid incoming X-Request-Id is echoed: auth route, granted app route, error', async () => {
+  it('a valid incoming X-Request-Id is echoed on gatehouse answers (auth route, error), not on a granted app route by default', async () => {
     const login = await send(app, '/api/auth/login', {
       headers: [['X-Request-Id', 'edge-login-1']],
       body: JSON.stringify({ email: 'ada@example.com', password: PASSWORD }),
@@ -105,12 +105,32 @@ describe.each(adapters)('request ids on $name', (adapter) => {
         ['x-request-id', '0f8e2c1d-aaaa-4bbb-8ccc-123456789abc'],
       ],
     });
-    expect([granted.status, granted.requestId]).toEqual([
-      200,
-      '0f8e2c1d-aaaa-4bbb-8ccc-123456789abc',
-    ]);
+    expect([granted.status, granted.requestId]).toEqual([200, undefined]);
     const missing = await send(app, '/nowhere', { headers: [['x-request-id', 'svc.api:42_a']] });
     expect([missing.status, missing.requestId]).toEqual([404, 'svc.api:42_a']);
+  });
+
+  it('with everyResponse: true a granted app route echoes the id too, and makes one without', async () => {
+    const every = await adapter.start({ authOptions: RELAXED, requestId: { everyResponse: true } });
+    try {
+      const { token: everyToken, id } = await signUp(every, 'grace@example.com');
+      const granted = await send(every, `/api/users/${id}`, {
+        headers: [
+          ['authorization', `Bearer ${everyToken}`],
+          ['x-request-id', '0f8e2c1d-aaaa-4bbb-8ccc-123456789abc'],
+        ],
+      });
+      expect([granted.status, granted.requestId]).toEqual([
+        200,
+        '0f8e2c1d-aaaa-4bbb-8ccc-123456789abc',
+      ]);
+      const made = await send(every, `/api/users/${id}`, {
+        headers: [['authorization', `Bearer ${everyToken}`]],
+      });
+      expect([made.status, made.requestId]).toEqual([200, expect.stringMatching(UUID)]);
+    } finally {
+      await every.close();
+    }
   });
 
   it('without an incoming id each request gets a new UUID', async () => {

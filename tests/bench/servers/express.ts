@@ -17,6 +17,8 @@ let extra: Record<string, unknown> = {};
 
 if (config.variant === 'bare') {
   app.get('/', ok);
+  // The route shape of the authorize case, for its baseline.
+  app.get('/users/:id', ok);
 } else if (config.variant === 'peer') {
   app.get(
     '/',

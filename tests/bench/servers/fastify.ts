@@ -14,6 +14,8 @@ let extra: Record<string, unknown> = {};
 
 if (config.variant === 'bare') {
   app.get('/', async () => ({ ok: true }));
+  // The route shape of the authorize case, for its baseline.
+  app.get('/users/:id', async () => ({ ok: true }));
 } else if (config.variant === 'peer') {
   await app.register(fastifyJwt, {
     secret: config.secret,

@@ -3,6 +3,7 @@
 // beside a Bearer header, the raw header list without an Authorization header, the audit
 // context, the client IP), and a routine refusal builds no stack trace, while an unexpected
 // error keeps its stack.
+import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -12,7 +13,7 @@ import { gatehouseExpress } from '../../../adapters/express/index.js';
 import { gatehouseFastify } from '../../../adapters/fastify/index.js';
 import { extractAccessToken } from '../../../src/http/access-token-source.js';
 import { createAuthHttp } from '../../../src/http/auth-routes.js';
-import { isValidRequestId, randomRequestUuid } from '../../../src/http/request-id.js';
+import { isValidRequestId, newRequestId } from '../../../src/http/request-id.js';
 import { AuthError, type AuthOptions, seedPolicy } from '../../../src/index.js';
 import { internalsOf } from '../../../src/internal/handle.js';
 import { makeAuth, PASSWORD, registerUser } from '../../helpers/auth.js';
@@ -463,13 +464,31 @@ describe('the warm lookup compares the whole Authorization header', () => {
 });
 
 describe('request ids cost little and keep their checks', () => {
-  it('the default generator makes valid v4 UUIDs, all distinct across several batch refills', () => {
-    const ids = Array.from({ length: 1000 }, () => randomRequestUuid());
+  it('the default generator makes valid, distinct, UUID-shaped ids: a random prefix of the process, then a counter', () => {
+    const ids = Array.from({ length: 1000 }, () => newRequestId());
     for (const id of ids) {
-      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9]{12}$/);
       expect(isValidRequestId(id)).toBe(true);
     }
     expect(new Set(ids).size).toBe(ids.length);
+    // One prefix in this process, the counter after it going up by one.
+    expect(new Set(ids.map((id) => id.slice(0, 24))).size).toBe(1);
+    expect(Number(ids[999]!.slice(24)) - Number(ids[0]!.slice(24))).toBe(999);
+  });
+
+  it('the id prefix is random per process: another process draws another one', () => {
+    const other = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./src/http/request-id.ts').then((m) => console.log(m.newRequestId()))",
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+    expect(isValidRequestId(other)).toBe(true);
+    expect(other.slice(0, 24)).not.toBe(newRequestId().slice(0, 24));
   });
 
   it('attack: an invalid request.id set by an earlier onRequest hook is replaced in X-Request-Id, never echoed (only the id genReqId made skips the check)', async () => {
@@ -481,7 +500,7 @@ describe('request ids cost little and keep their checks', () => {
       if (request.headers['x-swap'] === '1') request.id = bad;
       next();
     });
-    await app.register(gatehouseFastify, { auth: made.auth });
+    await app.register(gatehouseFastify, { auth: made.auth, requestId: { everyResponse: true } });
     app.get('/', { preHandler: app.authenticate }, async (request) => ({ id: request.id }));
     await app.ready();
     const headers = { authorization: `Bearer ${made.token}` };

@@ -63,11 +63,11 @@ describe('isValidRequestId', () => {
 });
 
 describe('resolveRequestIds', () => {
-  it('defaults: X-Request-Id, incoming ids trusted, UUIDs, on every response', () => {
+  it('defaults: X-Request-Id, incoming ids trusted, UUID-shaped ids, on gatehouse answers only', () => {
     const ids = resolveRequestIds(undefined, 'test')!;
     expect(ids.header).toBe('x-request-id');
     expect(ids.trustIncoming).toBe(true);
-    expect(ids.everyResponse).toBe(true);
+    expect(ids.everyResponse).toBe(false);
     expect(ids.generate()).toMatch(UUID);
     expect(ids.idOf({ 'x-request-id': 'edge-42' })).toBe('edge-42');
   });
@@ -312,8 +312,8 @@ describe('Express', () => {
     return { ...made, url: await listen(app) };
   }
 
-  it('everyResponse (the default): a granted request has the header, the same id as req.requestId', async () => {
-    const { url, token } = await start();
+  it('everyResponse: true: a granted request has the header, the same id as req.requestId', async () => {
+    const { url, token } = await start({ requestId: { everyResponse: true } });
     const response = await fetch(`${url}/api/orders`, {
       headers: { authorization: `Bearer ${token}`, 'x-request-id': 'edge-1' },
     });
@@ -321,8 +321,8 @@ describe('Express', () => {
     expect(await response.json()).toEqual({ requestId: 'edge-1', asked: 'edge-1' });
   });
 
-  it('everyResponse: false: a granted request gets no header and no id, a refusal still does', async () => {
-    const { url, token } = await start({ requestId: { everyResponse: false } });
+  it('everyResponse: false (the default): a granted request gets no header and no id, a refusal still does', async () => {
+    const { url, token } = await start();
     const granted = await fetch(`${url}/api/orders`, {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -392,8 +392,8 @@ describe('Fastify', () => {
     return { ...made, app };
   }
 
-  it('request.id is the id: a valid incoming one, so Fastify’s own log lines carry it too', async () => {
-    const { app, token } = await start();
+  it('request.id is the id: a valid incoming one, so Fastify’s own log lines carry it too (everyResponse: true echoes it)', async () => {
+    const { app, token } = await start({ requestId: { everyResponse: true } });
     const response = await app.inject({
       url: '/api/orders',
       headers: { authorization: `Bearer ${token}`, 'x-request-id': 'edge-1' },
@@ -402,8 +402,23 @@ describe('Fastify', () => {
     expect(response.json()).toEqual({ requestId: 'edge-1' });
   });
 
-  it('request.id is a new UUID for an invalid incoming id (never echoed)', async () => {
+  it('by default request.id is still gatehouse’s id (for the log lines) though a granted response has no header', async () => {
     const { app, token } = await start();
+    const response = await app.inject({
+      url: '/api/orders',
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': 'edge-2' },
+    });
+    expect(response.headers['x-request-id']).toBeUndefined();
+    expect(response.json()).toEqual({ requestId: 'edge-2' });
+    const made = await app.inject({
+      url: '/api/orders',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect((made.json() as { requestId: string }).requestId).toMatch(UUID);
+  });
+
+  it('request.id is a new UUID for an invalid incoming id (never echoed; everyResponse: true)', async () => {
+    const { app, token } = await start({ requestId: { everyResponse: true } });
     const response = await app.inject({
       url: '/api/orders',
       headers: { authorization: `Bearer ${token}`, 'x-request-id': 'a'.repeat(129) },
@@ -413,8 +428,8 @@ describe('Fastify', () => {
     expect(response.json()).toEqual({ requestId: id });
   });
 
-  it('everyResponse: false: a granted request gets no header, a refusal does', async () => {
-    const { app, token } = await start({ requestId: { everyResponse: false } });
+  it('everyResponse: false (the default): a granted request gets no header, a refusal does', async () => {
+    const { app, token } = await start();
     const granted = await app.inject({
       url: '/api/orders',
       headers: { authorization: `Bearer ${token}` },
