@@ -109,6 +109,7 @@ export function createAuth<P extends Policy = Policy>(
       ),
     mail_outbox: rawOutbox,
     mfa: config.stores.mfa ?? new MemoryMfaStore(),
+    ...(config.stores.auditLog ? { audit_log: config.stores.auditLog } : {}),
   });
   const users = instrumented.users;
   const attempts = instrumented.attempts;
@@ -125,7 +126,8 @@ export function createAuth<P extends Policy = Policy>(
   });
   const audit = new AuditEmitter({
     sink: config.audit,
-    log: config.stores.auditLog,
+    log: instrumented.audit_log,
+    logAsGiven: config.stores.auditLog,
     clock,
     logger,
     emailKey: identifierKey,
@@ -286,7 +288,7 @@ export function createAuth<P extends Policy = Policy>(
     oneTimeTokens,
     outbox,
     attempts,
-    auditLog: config.stores.auditLog,
+    auditLog: instrumented.audit_log,
     rateLimiter,
     audit,
     clock,

@@ -50,13 +50,18 @@ export class AuditEmitter {
     sink: AuditSink | undefined;
     /** `stores.auditLog`: every event is also written there. */
     log?: AuditLogStore | undefined;
+    /**
+     * The store object the app gave as `stores.auditLog`, when `log` is a wrapper of it (telemetry
+     * on): whether `sink` is that store's own sink is read from it. Default: `log`.
+     */
+    logAsGiven?: AuditLogStore | undefined;
     clock: Clock;
     logger: Logger;
     emailKey: Uint8Array;
   }) {
     // The same log given both ways (`audit: log.sink` and `stores.auditLog: log`, as
     // PostgresAuditLog allows) is written once.
-    const logSink = (options.log as { sink?: unknown } | undefined)?.sink;
+    const logSink = ((options.logAsGiven ?? options.log) as { sink?: unknown } | undefined)?.sink;
     this.#sink = logSink !== undefined && logSink === options.sink ? undefined : options.sink;
     this.#log = options.log;
     this.#clock = options.clock;

@@ -12,6 +12,7 @@
 import type { Context, Meter, Span, SpanOptions, Tracer } from '@opentelemetry/api';
 import { isAuthError } from '../errors.js';
 import type {
+  AuditLogStore,
   AttemptStore,
   MailOutboxStore,
   MfaStore,
@@ -37,6 +38,8 @@ export interface InstrumentedStores {
   one_time_tokens: OneTimeTokenStore;
   mail_outbox: MailOutboxStore;
   mfa: MfaStore;
+  /** `stores.auditLog`, when the app gives one (it is optional). */
+  audit_log?: AuditLogStore;
 }
 
 /** The value of the `store` attribute. */
@@ -111,7 +114,8 @@ const OPERATIONS = {
     'deleteFactor',
     'updateSecret',
   ]),
-} satisfies { [K in StoreName]: MethodList<InstrumentedStores[K]> };
+  audit_log: allMethods<AuditLogStore>()(['write', 'listForUser', 'pseudonymiseUser', 'prune']),
+} satisfies { [K in StoreName]-?: MethodList<NonNullable<InstrumentedStores[K]>> };
 
 /**
  * Forwarded untimed: not a round trip but a subscription that answers synchronously (its events
@@ -168,6 +172,9 @@ export function instrumentStores(
     ),
     mail_outbox: wrapStore(telemetry, 'mail_outbox', stores.mail_outbox, OPERATIONS.mail_outbox),
     mfa: wrapStore(telemetry, 'mfa', stores.mfa, OPERATIONS.mfa),
+    ...(stores.audit_log
+      ? { audit_log: wrapStore(telemetry, 'audit_log', stores.audit_log, OPERATIONS.audit_log) }
+      : {}),
   };
 }
 

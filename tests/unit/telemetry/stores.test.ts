@@ -24,6 +24,7 @@ import {
   AuthError,
   type AuthOptions,
   MemoryAttemptStore,
+  MemoryAuditLog,
   MemoryMailOutbox,
   MemoryMfaStore,
   MemoryOneTimeTokenStore,
@@ -184,6 +185,29 @@ describe('store metrics and spans (telemetry on)', () => {
     }
     // Nothing failed.
     expect(pointsOf(metrics, STORE_ERRORS)).toEqual([]);
+  });
+
+  it('stores.auditLog is instrumented too (audit_log.write per event, listForUser for an export), and given both ways (its .sink as the audit sink) still gets each event once', async () => {
+    const rec = recorder();
+    const log = Object.assign(new MemoryAuditLog(), {
+      sink: (event: Parameters<MemoryAuditLog['write']>[0]) => log.write(event),
+    });
+    const { auth } = makeAuth({
+      telemetry: rec.telemetry,
+      audit: log.sink,
+      stores: { auditLog: log },
+    });
+    const user = await auth.register({ email: 'ada@example.com', password: PASSWORD, name: 'Ada' });
+    await auth.login({ email: 'ada@example.com', password: PASSWORD });
+    const exported = await auth.exportUser(user.id);
+    const written = await log.listForUser(user.id, { limit: 100 });
+    expect(written.length).toBeGreaterThan(0);
+    // Once each, not once through the wrapper and once through the sink.
+    expect(new Set(written.map((e) => `${e.event} ${e.timestamp}`)).size).toBe(written.length);
+    expect(exported.auditEvents?.map((e) => e.event)).toEqual(written.map((e) => e.event));
+    const metrics = await rec.metrics();
+    expect(durationCount(metrics, 'audit_log', 'write')).toBe(written.length);
+    expect(durationCount(metrics, 'audit_log', 'listForUser')).toBe(1);
   });
 
   it('a store that fails with SERVER_ERROR 503 (database down) counts gatehouse.store.errors{error.type=unavailable}, and the caller gets that very error', async () => {
