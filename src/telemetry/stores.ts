@@ -12,8 +12,8 @@
 import type { Context, Meter, Span, SpanOptions, Tracer } from '@opentelemetry/api';
 import { isAuthError } from '../errors.js';
 import type {
-  AuditLogStore,
   AttemptStore,
+  AuditLogStore,
   MailOutboxStore,
   MfaStore,
   OneTimeTokenStore,
