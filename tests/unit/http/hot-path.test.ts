@@ -322,6 +322,97 @@ describe('nothing computed that a granted request does not need', () => {
   });
 });
 
+describe('Express: req.auth and req.authResource add no property to the request', () => {
+  async function serve(app: express.Express) {
+    const server: Server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('an Express request reads both through accessors, not own properties, and they keep each request apart', async () => {
+    const made = await signedIn();
+    const gate = gatehouseExpress(made.auth);
+    const app = express();
+    const seen: unknown[] = [];
+    app.get(
+      '/api/users/:id',
+      gate.authenticate(),
+      gate.authorize('users:read', { resource: (req) => ({ id: req.params.id }) }),
+      (req, res) => {
+        seen.push({
+          own: Object.hasOwn(req, 'auth') || Object.hasOwn(req, 'authResource'),
+          userId: req.auth?.userId,
+          resource: req.authResource,
+        });
+        res.json({ ok: true });
+      },
+    );
+    app.get('/api/open', (req, res) => {
+      // Another request, no guard: nothing of the previous request shows through.
+      res.json({ auth: req.auth ?? 'unset', resource: req.authResource ?? 'unset' });
+    });
+    app.use(gate.errorHandler);
+    const url = await serve(app);
+    const headers = { authorization: `Bearer ${made.token}` };
+    expect((await fetch(`${url}/api/users/${made.user.id}`, { headers })).status).toBe(200);
+    expect(seen).toEqual([{ own: false, userId: made.user.id, resource: { id: made.user.id } }]);
+    expect(await (await fetch(`${url}/api/open`, { headers })).json()).toEqual({
+      auth: 'unset',
+      resource: 'unset',
+    });
+  });
+
+  it('a value set by a guard inside a sub-app is still there in the parent app after it', async () => {
+    const made = await signedIn();
+    const gate = gatehouseExpress(made.auth);
+    const parent = express();
+    const child = express();
+    child.use(gate.authenticate());
+    child.use((_req, _res, next) => next());
+    parent.use('/api', child);
+    parent.get('/api/me', (req, res) => {
+      res.json({ userId: req.auth?.userId ?? null });
+    });
+    const url = await serve(parent);
+    const response = await fetch(`${url}/api/me`, {
+      headers: { authorization: `Bearer ${made.token}` },
+    });
+    expect(await response.json()).toEqual({ userId: made.user.id });
+  });
+
+  it('an app may set req.auth itself (another middleware): the guards read what it set', async () => {
+    const made = await signedIn();
+    const gate = gatehouseExpress(made.auth);
+    const app = express();
+    app.get(
+      '/api/orders',
+      gate.authenticate(),
+      (req, _res, next) => {
+        req.auth = { ...req.auth!, role: 'admin' };
+        next();
+      },
+      (req, res) => {
+        res.json({ role: req.auth?.role });
+      },
+    );
+    const url = await serve(app);
+    const response = await fetch(`${url}/api/orders`, {
+      headers: { authorization: `Bearer ${made.token}` },
+    });
+    expect(await response.json()).toEqual({ role: 'admin' });
+  });
+
+  it('a request that is not an Express request (a plain object) gets own properties', async () => {
+    const made = await signedIn();
+    const req = expressRequest(made.token);
+    const authenticate = gatehouseExpress(made.auth).authenticate() as unknown as Middleware;
+    await callExpress(authenticate, req);
+    expect(Object.hasOwn(req, 'auth')).toBe(true);
+    expect(req.auth?.userId).toBe(made.user.id);
+  });
+});
+
 describe('routine refusals carry no stack; unexpected errors keep theirs', () => {
   it('a routine token rejection (invalid token) carries no stack, yet stays an AuthError with its code and cause', async () => {
     const made = await signedIn();
