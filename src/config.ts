@@ -21,6 +21,7 @@ import {
   silentLogger,
   stderrLogger,
 } from './runtime.js';
+import { REQUIRED_STORE_METHODS } from './stores/methods.js';
 import type {
   AttemptStore,
   AuditLogStore,
@@ -35,7 +36,7 @@ import { telemetrySchema } from './telemetry/options.js';
 import { tokenOptionsSchema } from './tokens/options.js';
 import { parseOptions } from './validation.js';
 
-function implementing<T>(what: string, methods: string[]) {
+function implementing<T>(what: string, methods: readonly string[]) {
   return z.custom<T>(
     (value) =>
       typeof value === 'object' &&
@@ -57,68 +58,29 @@ const fn = <T>(what: string) =>
 
 export const storesSchema = z
   .object({
-    users: implementing<UserStore>('a UserStore', [
-      'findByEmail',
-      'findById',
-      'create',
-      'update',
-      'replacePasswordHash',
-      'delete',
-      'listUsers',
-    ]).optional(),
-    attempts: implementing<AttemptStore>('an AttemptStore', [
-      'reserve',
-      'recordFailure',
-      'reset',
-      'inspect',
-    ]).optional(),
-    tokens: implementing<TokenStore>('a TokenStore', [
-      'createSession',
-      'rotate',
-      'getSession',
-      'revokeSession',
-      'revokeUserSessions',
-      'prune',
-      'listSessions',
-      'touchSession',
-      'deleteUserSessions',
-    ]).optional(),
-    rateLimits: implementing<RateLimitStore>('a RateLimitStore', ['hit', 'reset']).optional(),
-    oneTimeTokens: implementing<OneTimeTokenStore>('a OneTimeTokenStore', [
-      'issue',
-      'consume',
-      'find',
-      'revokeUserTokens',
-      'listUserTokens',
-      'deleteUserTokens',
-      'prune',
-    ]).optional(),
-    outbox: implementing<MailOutboxStore>('a MailOutboxStore', [
-      'enqueue',
-      'claim',
-      'markDelivered',
-      'markFailed',
-      'pending',
-      'prune',
-      'deleteForRecipient',
-    ]).optional(),
-    auditLog: implementing<AuditLogStore>('an AuditLogStore', [
-      'write',
-      'listForUser',
-      'pseudonymiseUser',
-      'prune',
-    ]).optional(),
-    mfa: implementing<MfaStore>('an MfaStore', [
-      'getFactor',
-      'savePendingFactor',
-      'activateFactor',
-      'acceptStep',
-      'consumeRecoveryCode',
-      'replaceRecoveryCodes',
-      'recoveryCodesLeft',
-      'deleteFactor',
-      'updateSecret',
-    ]).optional(),
+    users: implementing<UserStore>('a UserStore', REQUIRED_STORE_METHODS.users).optional(),
+    attempts: implementing<AttemptStore>(
+      'an AttemptStore',
+      REQUIRED_STORE_METHODS.attempts,
+    ).optional(),
+    tokens: implementing<TokenStore>('a TokenStore', REQUIRED_STORE_METHODS.tokens).optional(),
+    rateLimits: implementing<RateLimitStore>(
+      'a RateLimitStore',
+      REQUIRED_STORE_METHODS.rateLimits,
+    ).optional(),
+    oneTimeTokens: implementing<OneTimeTokenStore>(
+      'a OneTimeTokenStore',
+      REQUIRED_STORE_METHODS.oneTimeTokens,
+    ).optional(),
+    outbox: implementing<MailOutboxStore>(
+      'a MailOutboxStore',
+      REQUIRED_STORE_METHODS.outbox,
+    ).optional(),
+    auditLog: implementing<AuditLogStore>(
+      'an AuditLogStore',
+      REQUIRED_STORE_METHODS.auditLog,
+    ).optional(),
+    mfa: implementing<MfaStore>('an MfaStore', REQUIRED_STORE_METHODS.mfa).optional(),
   })
   .strict();
 

@@ -11,6 +11,7 @@
 // and operation names only, never an argument or a result.
 import type { Context, Meter, Span, SpanOptions, Tracer } from '@opentelemetry/api';
 import { isAuthError } from '../errors.js';
+import { OPTIONAL_TOKEN_STORE_METHODS, REQUIRED_STORE_METHODS } from '../stores/methods.js';
 import type {
   AttemptStore,
   AuditLogStore,
@@ -61,60 +62,17 @@ function allMethods<S>() {
 
 /** Timed and counted: every round trip of each interface (optional ones only when present). */
 const OPERATIONS = {
-  users: allMethods<UserStore>()([
-    'findByEmail',
-    'findById',
-    'create',
-    'update',
-    'replacePasswordHash',
-    'delete',
-    'listUsers',
-  ]),
-  attempts: allMethods<AttemptStore>()(['reserve', 'recordFailure', 'reset', 'inspect']),
-  rate_limits: allMethods<RateLimitStore>()(['hit', 'reset']),
+  users: allMethods<UserStore>()([...REQUIRED_STORE_METHODS.users]),
+  attempts: allMethods<AttemptStore>()([...REQUIRED_STORE_METHODS.attempts]),
+  rate_limits: allMethods<RateLimitStore>()([...REQUIRED_STORE_METHODS.rateLimits]),
   tokens: allMethods<TokenStore>()([
-    'createSession',
-    'rotate',
-    'getSession',
-    'findSessionByTokenHash',
-    'revokeSession',
-    'revokeUserSessions',
-    'prune',
-    'watchRevocations',
-    'listSessions',
-    'touchSession',
-    'deleteUserSessions',
+    ...REQUIRED_STORE_METHODS.tokens,
+    ...OPTIONAL_TOKEN_STORE_METHODS,
   ]),
-  one_time_tokens: allMethods<OneTimeTokenStore>()([
-    'issue',
-    'consume',
-    'find',
-    'revokeUserTokens',
-    'listUserTokens',
-    'deleteUserTokens',
-    'prune',
-  ]),
-  mail_outbox: allMethods<MailOutboxStore>()([
-    'enqueue',
-    'claim',
-    'markDelivered',
-    'markFailed',
-    'pending',
-    'prune',
-    'deleteForRecipient',
-  ]),
-  mfa: allMethods<MfaStore>()([
-    'getFactor',
-    'savePendingFactor',
-    'activateFactor',
-    'acceptStep',
-    'consumeRecoveryCode',
-    'replaceRecoveryCodes',
-    'recoveryCodesLeft',
-    'deleteFactor',
-    'updateSecret',
-  ]),
-  audit_log: allMethods<AuditLogStore>()(['write', 'listForUser', 'pseudonymiseUser', 'prune']),
+  one_time_tokens: allMethods<OneTimeTokenStore>()([...REQUIRED_STORE_METHODS.oneTimeTokens]),
+  mail_outbox: allMethods<MailOutboxStore>()([...REQUIRED_STORE_METHODS.outbox]),
+  mfa: allMethods<MfaStore>()([...REQUIRED_STORE_METHODS.mfa]),
+  audit_log: allMethods<AuditLogStore>()([...REQUIRED_STORE_METHODS.auditLog]),
 } satisfies { [K in StoreName]-?: MethodList<NonNullable<InstrumentedStores[K]>> };
 
 /**
